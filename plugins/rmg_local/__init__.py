@@ -1,0 +1,1 @@
+"""Local-file trace source and score sink (JSONL, CSV): the defaults that need no server."""

@@ -1,0 +1,157 @@
+"""The evaluation case: one trace, in the shapes real traces have."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Mapping, Optional, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+#: Metadata keys a reference (expected output) is read from when a trace has
+#: no top-level ``expected``: Langfuse exports keep it in metadata.
+DEFAULT_REFERENCE_KEYS: tuple[str, ...] = ("expected_output", "expected")
+
+
+class EvalCase(BaseModel):
+    """One trace to grade.
+
+    ``input``, ``output`` and ``expected`` keep whatever shape the trace had:
+    a string, a list of chat messages, nested JSON, or ``None``.  Graders
+    reduce them to text with `rmg_core.text.to_text` and friends.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1)
+    input: Any = None
+    output: Any = None
+    expected: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    timestamp: Optional[datetime] = None
+    observation_id: Optional[str] = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_to_str(cls, value: Any) -> Any:
+        # Numeric ids are common in hand-made files; they are still ids.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata_object(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            parsed = _maybe_json(value)
+            return parsed if isinstance(parsed, dict) else {"value": value}
+        return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: Optional[datetime]) -> Optional[datetime]:
+        # A naive timestamp is taken as UTC, so ids and windows never depend
+        # on the machine's time zone.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+    def grader_fields(self) -> dict[str, Any]:
+        """The fields graders are given, named as the seed's runner data names them.
+
+        ``reference`` is left out when the trace has no expected output, so a
+        grader that needs one reports a `GraderError` naming it.
+        """
+        fields: dict[str, Any] = {
+            "trace_id": self.id,
+            "input": self.input,
+            "prediction": self.output,
+            "metadata": self.metadata,
+        }
+        if self.expected is not None:
+            fields["reference"] = self.expected
+        return fields
+
+
+class CaseError(BaseModel):
+    """A trace (or a line of a file) a source could not turn into an `EvalCase`.
+
+    It is counted and reported; the rest of the batch goes on.
+    """
+
+    location: str
+    message: str
+    trace_id: Optional[str] = None
+
+    def __str__(self) -> str:
+        who = f" (trace {self.trace_id})" if self.trace_id else ""
+        return f"{self.location}{who}: {self.message}"
+
+
+def _maybe_json(value: Any) -> Any:
+    """Parse a string that holds a JSON object or array; leave anything else as is."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+            try:
+                return json.loads(stripped)
+            except ValueError:
+                return value
+    return value
+
+
+def case_from_mapping(
+    obj: Mapping[str, Any],
+    *,
+    location: str,
+    reference_keys: Sequence[str] = DEFAULT_REFERENCE_KEYS,
+    parse_json_strings: bool = True,
+) -> EvalCase | CaseError:
+    """Build an `EvalCase` from a trace in the seed's shape or a Langfuse trace export.
+
+    Accepted: ``id``, ``input``, ``output``, ``expected`` (or ``expected_output``
+    / ``reference``), ``metadata``, ``timestamp``, ``observation_id``.  When no
+    expected output is given at the top level it is looked up in metadata under
+    ``reference_keys`` in order.  Input and output that arrive as JSON strings
+    (as Langfuse stores them) are parsed.  Problems come back as a `CaseError`
+    naming ``location`` and the field.
+    """
+    if not isinstance(obj, Mapping):
+        return CaseError(
+            location=location,
+            message=f"expected a JSON object for a trace, got {type(obj).__name__}",
+        )
+    data = dict(obj)
+    if data.get("expected") is None:
+        for key in ("expected_output", "reference"):
+            if data.get(key) is not None:
+                data["expected"] = data[key]
+                break
+    if parse_json_strings:
+        for key in ("input", "output", "expected"):
+            data[key] = _maybe_json(data.get(key))
+    if "observation_id" not in data and "observationId" in data:
+        data["observation_id"] = data["observationId"]
+    raw_id = data.get("id")
+    try:
+        case = EvalCase.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field {'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        hint = " (every trace needs a non-empty \"id\" so its scores can be written exactly once)"
+        return CaseError(
+            location=location,
+            message=problems + (hint if any(e["loc"][:1] == ("id",) for e in exc.errors()) else ""),
+            trace_id=str(raw_id) if isinstance(raw_id, (str, int)) and raw_id != "" else None,
+        )
+    if case.expected is None and reference_keys:
+        for key in reference_keys:
+            value = case.metadata.get(key)
+            if value is not None:
+                case.expected = _maybe_json(value) if parse_json_strings else value
+                break
+    return case

@@ -1,0 +1,164 @@
+"""The contracts plugins implement: graders, aggregators, trace sources, result sinks.
+
+Every component is a class with a ``name`` (what users type: ``-g similarity``)
+and a pydantic ``Settings`` model.  ``Component(**settings)`` validates the
+settings; an unknown key is an error that names it and lists the valid ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from typing import Any, AsyncIterator, ClassVar, Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from .cases import CaseError, EvalCase
+from .errors import ConfigError
+from .records import ScoreRecord, WriteReport
+from .results import GraderResult
+
+
+class Settings(BaseModel):
+    """Base of a component's settings: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def settings_error(component: str, model: type[BaseModel], exc: ValidationError, where: str = "") -> ConfigError:
+    """A `ConfigError` that names the component, each bad key, and the valid keys."""
+    valid = ", ".join(sorted(model.model_fields)) or "(none)"
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(settings)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {key!r}; valid settings: {valid}")
+        else:
+            lines.append(f"setting {key!r}: {err['msg']}")
+    place = f" in {where}" if where else ""
+    return ConfigError(f"{component}{place}: " + "; ".join(lines))
+
+
+class Component:
+    """Common base: a registered ``name``, a ``version`` and validated settings."""
+
+    #: The name users refer to the component by; unique per kind across plugins.
+    name: ClassVar[str] = ""
+    #: Bump when results change for the same settings, so stored scores are redone.
+    version: ClassVar[str] = "1"
+    #: The pydantic model of the component's settings.
+    Settings: ClassVar[type[BaseModel]] = Settings
+
+    def __init__(self, **settings: Any) -> None:
+        try:
+            self.settings = self.Settings(**settings)
+        except ValidationError as exc:
+            raise settings_error(self.name or type(self).__name__, self.Settings, exc) from None
+
+    def fingerprint(self) -> str:
+        """A short hash of the plugin name, version and settings (secrets excluded).
+
+        A changed fingerprint means a changed configuration: the worker
+        re-scores, and stored scores say which configuration made them.
+        """
+        payload = json.dumps(
+            {
+                "component": type(self).name,
+                "version": self.version,
+                "settings": _public_settings(self.settings),
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in _public_settings(self.settings).items())
+        return f"{type(self).__name__}({shown})"
+
+
+def _public_settings(settings: BaseModel) -> dict[str, Any]:
+    out = {}
+    for key in type(settings).model_fields:
+        value = getattr(settings, key)
+        if isinstance(value, SecretStr) or "key" in key.lower() and isinstance(value, str):
+            continue  # secrets never reach a fingerprint, a repr or a log
+        out[key] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    return out
+
+
+class Grader(Component, ABC):
+    """Grades one case at a time (``aevaluate``) and, optionally, many at once.
+
+    ``required_fields`` are the keyword arguments ``aevaluate`` needs; the
+    runner turns a case without one into a `GraderError` naming it.
+    ``optional_fields`` are passed when the case has them.
+
+    A CPU-bound grader overrides ``evaluate_batch``: the runner then calls it
+    with up to ``batch_size`` cases at a time in a worker thread, so the event
+    loop stays free for I/O.  Its results must not depend on which other cases
+    share the batch.
+    """
+
+    required_fields: ClassVar[tuple[str, ...]] = ()
+    optional_fields: ClassVar[tuple[str, ...]] = ()
+    batch_size: ClassVar[int] = 4096
+
+    async def aevaluate(self, **fields: Any) -> GraderResult:
+        """Grade one case.  The default runs ``evaluate_batch`` on a batch of one."""
+        if not self.supports_batch():
+            raise NotImplementedError(f"{type(self).__name__} implements neither aevaluate nor evaluate_batch")
+        return self.evaluate_batch([fields])[0]
+
+    def evaluate_batch(self, items: Sequence[Mapping[str, Any]]) -> Sequence[GraderResult]:
+        """Grade many cases at once (each item holds one case's fields); optional."""
+        raise NotImplementedError
+
+    @classmethod
+    def supports_batch(cls) -> bool:
+        return cls.evaluate_batch is not Grader.evaluate_batch
+
+    def fields_of(self) -> tuple[str, ...]:
+        return tuple(self.required_fields) + tuple(self.optional_fields)
+
+
+class Aggregator(Component, ABC):
+    """Combines one case's grader results into one result."""
+
+    def bind(self, grader_names: Sequence[str]) -> None:
+        """Check the aggregator against the run's graders before anything runs.
+
+        Raise `ConfigError` for a setting that names a grader not in the run.
+        """
+
+    @abstractmethod
+    def aggregate(self, results: Mapping[str, GraderResult]) -> GraderResult:
+        """Combine ``results`` (grader name -> that grader's result for the case)."""
+
+
+class Source(Component, ABC):
+    """Yields the cases to grade as an async stream, without holding them all."""
+
+    @abstractmethod
+    def cases(self) -> AsyncIterator[EvalCase | CaseError]:
+        """Yield cases in order; a trace that cannot be read is a `CaseError`, and the stream goes on."""
+
+    async def aclose(self) -> None:
+        """Release connections and files.  Called once, on every exit path."""
+
+
+class Sink(Component, ABC):
+    """Writes score records and says exactly which it could not write."""
+
+    async def open(self) -> None:
+        """Prepare to write (open files, check credentials).  Raise `SinkError` if impossible."""
+
+    @abstractmethod
+    async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
+        """Write a batch; every record is counted as written, skipped, or failed with a message."""
+
+    async def close(self) -> WriteReport:
+        """Flush what is buffered and release resources; report what that flush wrote or failed."""
+        return WriteReport()
+

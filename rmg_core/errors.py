@@ -1,0 +1,26 @@
+"""Exceptions that carry enough context for the user to fix the problem."""
+
+from __future__ import annotations
+
+
+class RmgError(Exception):
+    """Base class of every error rmg raises on purpose."""
+
+
+class ConfigError(RmgError, ValueError):
+    """A setting, config file entry or command-line option is wrong.
+
+    The message names the file, table or option and says how to fix it.
+    """
+
+
+class PluginError(RmgError):
+    """A plugin could not be loaded, or two plugins clash."""
+
+
+class SourceError(RmgError):
+    """A trace source failed as a whole (not one bad trace: those are `CaseError`)."""
+
+
+class SinkError(RmgError):
+    """A result sink failed as a whole (unreachable, not writable)."""

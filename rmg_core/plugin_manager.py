@@ -1,0 +1,239 @@
+"""Finding, loading and asking plugins: a fresh `PluginHost` per run or per test.
+
+Plugins are modules named by entry points in the group ``rmg``.  Each is
+loaded on its own: one that fails to import, or implements a hook that does
+not exist or with the wrong arguments, is skipped with a warning that names
+it and its distribution, so every command keeps working.  Environment:
+
+* ``RMG_LOAD_PLUGINS=a,b`` loads only the plugins named (entry point names);
+* ``RMG_DISABLE_PLUGINS=x,y`` blocks plugins by name, built-ins included;
+* ``RMG_STRICT_PLUGINS=1`` makes any plugin problem an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+import pluggy
+
+from . import hookspecs
+from .components import Aggregator, Component, Grader, Sink, Source
+from .errors import ConfigError, PluginError
+
+ENTRY_POINT_GROUP = "rmg"
+log = logging.getLogger("rmg.plugins")
+
+#: kind -> (registration hook, base class every registered class must extend)
+KINDS: dict[str, tuple[str, type[Component]]] = {
+    "grader": ("register_graders", Grader),
+    "aggregator": ("register_aggregators", Aggregator),
+    "source": ("register_sources", Source),
+    "sink": ("register_sinks", Sink),
+}
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as found: its entry point name, where it comes from, what it registered."""
+
+    name: str
+    distribution: str = ""
+    version: str = ""
+    module: str = ""
+    registered: dict[str, list[str]] = field(default_factory=dict)
+    problem: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        dist = f" from {self.distribution} {self.version}".rstrip() if self.distribution else ""
+        return f"plugin {self.name!r}{dist}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "registered": self.registered,
+            "problem": self.problem,
+        }
+
+
+@dataclass
+class _Entry:
+    cls: type[Component]
+    plugin: PluginInfo
+
+
+def _names(value: Optional[str]) -> Optional[set[str]]:
+    if value is None or not value.strip():
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+class PluginHost:
+    """The loaded plugins and the components they registered, by kind and name."""
+
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = strict
+        self.pm = pluggy.PluginManager("rmg")
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: list[PluginInfo] = []
+        self.skipped: list[PluginInfo] = []
+        self.warnings: list[str] = []
+        self._components: dict[str, dict[str, _Entry]] = {kind: {} for kind in KINDS}
+        self._conflicts: dict[str, dict[str, list[PluginInfo]]] = {kind: {} for kind in KINDS}
+
+    # -- loading -----------------------------------------------------------
+    def _problem(self, info: PluginInfo, message: str) -> None:
+        info.problem = message
+        text = f"{info.label} skipped: {message} (set RMG_DISABLE_PLUGINS={info.name} to silence this)"
+        if self.strict:
+            raise PluginError(text)
+        self.skipped.append(info)
+        self.warnings.append(text)
+        log.warning(text)
+
+    def add(self, plugin: Any, info: PluginInfo) -> bool:
+        """Register one plugin object (a module, usually); skip it on any problem."""
+        try:
+            self.pm.register(plugin, name=info.name)
+        except Exception as exc:  # pluggy.PluginValidationError: wrong hook signature
+            self._problem(info, f"invalid hook implementation: {exc}")
+            return False
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.pm.unregister(plugin)
+            self._problem(info, f"implements a hook rmg does not have: {exc}")
+            return False
+        collected: dict[str, list[type[Component]]] = {}
+        try:
+            for kind, (hook_name, base) in KINDS.items():
+                for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                    if impl.plugin is not plugin:
+                        continue
+                    found: list[type[Component]] = []
+                    impl.function(**{a: found.append for a in impl.argnames})
+                    for cls in found:
+                        if not (isinstance(cls, type) and issubclass(cls, base)):
+                            raise PluginError(f"{hook_name} registered {cls!r}, which is not a {base.__name__} subclass")
+                        if not cls.name:
+                            raise PluginError(f"{hook_name} registered {cls.__name__} without a `name`")
+                    collected[kind] = found
+        except Exception as exc:
+            self.pm.unregister(plugin)
+            self._problem(info, f"registration failed: {type(exc).__name__}: {exc}")
+            return False
+        for kind, classes in collected.items():
+            for cls in classes:
+                self._put(kind, cls, info)
+        info.registered = {k: [c.name for c in v] for k, v in collected.items() if v}
+        self.plugins.append(info)
+        return True
+
+    def _put(self, kind: str, cls: type[Component], info: PluginInfo) -> None:
+        table = self._components[kind]
+        other = table.get(cls.name)
+        if other is None and cls.name not in self._conflicts[kind]:
+            table[cls.name] = _Entry(cls, info)
+            return
+        owners = self._conflicts[kind].setdefault(cls.name, [other.plugin] if other else [])
+        owners.append(info)
+        table.pop(cls.name, None)
+        message = self._conflict_message(kind, cls.name)
+        if self.strict:
+            raise PluginError(message)
+        self.warnings.append(message)
+        log.warning(message)
+
+    def _conflict_message(self, kind: str, name: str) -> str:
+        owners = " and ".join(p.label for p in self._conflicts[kind][name])
+        return (
+            f"{kind} name {name!r} is registered by both {owners}; "
+            f"disable one with RMG_DISABLE_PLUGINS=<plugin name>"
+        )
+
+    # -- lookup ------------------------------------------------------------
+    def names(self, kind: str) -> list[str]:
+        """The registered names of one kind, sorted."""
+        return sorted(self._components[kind])
+
+    def get(self, kind: str, name: str) -> type[Component]:
+        """The class registered as ``name``; a clear error if it is unknown or contested."""
+        if name in self._conflicts[kind]:
+            raise PluginError(self._conflict_message(kind, name))
+        entry = self._components[kind].get(name)
+        if entry is None:
+            known = ", ".join(self.names(kind)) or "(none installed)"
+            hint = ""
+            for info in self.skipped:
+                hint += f"; note: {info.label} was skipped ({info.problem})"
+            raise ConfigError(f"unknown {kind} {name!r}; installed {kind}s: {known}{hint}")
+        return entry.cls
+
+    def plugin_of(self, kind: str, name: str) -> PluginInfo:
+        return self._components[kind][name].plugin
+
+    def add_commands(self, cli: Any) -> None:
+        """Let each plugin add its CLI commands; a failing plugin is skipped with a warning."""
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(**{a: cli for a in impl.argnames})
+            except Exception as exc:
+                info = next((p for p in self.plugins if p.name == impl.plugin_name), PluginInfo(impl.plugin_name))
+                self._problem(info, f"register_commands failed: {type(exc).__name__}: {exc}")
+
+
+def _entry_point_info(ep: metadata.EntryPoint) -> PluginInfo:
+    dist = getattr(ep, "dist", None)
+    return PluginInfo(
+        name=ep.name,
+        distribution=dist.metadata["Name"] if dist is not None else "",
+        version=dist.version if dist is not None else "",
+        module=ep.value,
+    )
+
+
+def load_plugins(
+    *,
+    environ: Optional[Mapping[str, str]] = None,
+    entry_points: Optional[Iterable[metadata.EntryPoint]] = None,
+    plugins: Iterable[tuple[str, Any]] = (),
+    strict: Optional[bool] = None,
+) -> PluginHost:
+    """Build a fresh `PluginHost`: entry points of group ``rmg``, then ``plugins`` given directly.
+
+    ``environ`` defaults to ``os.environ``; ``entry_points`` to the installed
+    ones (tests pass their own).  ``plugins`` are ``(name, object)`` pairs
+    registered after the entry points, for library users and tests.
+    """
+    env = os.environ if environ is None else environ
+    if strict is None:
+        strict = env.get("RMG_STRICT_PLUGINS", "").strip().lower() in ("1", "true", "yes", "on")
+    only, blocked = _names(env.get("RMG_LOAD_PLUGINS")), _names(env.get("RMG_DISABLE_PLUGINS")) or set()
+    host = PluginHost(strict=strict)
+    if entry_points is None:
+        entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    seen: set[tuple[str, str]] = set()
+    for ep in entry_points:
+        if (ep.name, ep.value) in seen:  # the same distribution found twice on sys.path
+            continue
+        seen.add((ep.name, ep.value))
+        if ep.name in blocked or (only is not None and ep.name not in only):
+            continue
+        info = _entry_point_info(ep)
+        try:
+            module = ep.load()
+        except Exception as exc:
+            host._problem(info, f"import failed: {type(exc).__name__}: {exc}")
+            continue
+        host.add(module, info)
+    for name, plugin in plugins:
+        if name not in blocked:
+            host.add(plugin, PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin))))
+    return host
