@@ -90,6 +90,8 @@ class PluginHost:
 
     # -- loading -----------------------------------------------------------
     def _problem(self, info: PluginInfo, message: str) -> None:
+        # pluggy's messages span lines and embed module reprs; one line reads better in a log.
+        message = " ".join(message.split())
         info.problem = message
         text = f"{info.label} skipped: {message} (set RMG_DISABLE_PLUGINS={info.name} to silence this)"
         if self.strict:

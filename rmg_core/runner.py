@@ -135,6 +135,11 @@ class GradingRunner:
     def grader_names(self) -> list[str]:
         return [p.name for p in self._plans]
 
+    @property
+    def graders(self) -> dict[str, Grader]:
+        """Score name -> grader, in run order."""
+        return {p.name: p.grader for p in self._plans}
+
     # -- public API --------------------------------------------------------
     async def arun(self, data: Sequence[Mapping[str, Any]]) -> RunResults:
         """Grade ``data`` (one dict per case) and return results in input order."""

@@ -1,0 +1,119 @@
+"""Writes score records to a JSONL or CSV file (or JSONL to standard output)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import IO, Any, Optional, Sequence
+
+from pydantic import Field
+
+from rmg_core import ScoreRecord, Settings, Sink, SinkError, WriteFailure, WriteReport
+
+from .formats import Format, resolve_format
+
+#: The columns of a written record, in order.
+COLUMNS = (
+    "trace_id", "observation_id", "name", "value", "data_type", "comment", "score_id",
+    "timestamp", "kind", "error", "metadata",
+)
+
+
+class LocalSinkSettings(Settings):
+    path: str = Field(description="The file to write (replaced on each run); '-' writes JSONL to standard output.")
+    format: Format = "auto"
+    write_errors: bool = Field(True, description="Write GraderError records (value null, 'error' set).")
+
+
+def record_row(record: ScoreRecord) -> dict[str, Any]:
+    """A record as the JSON object the sink writes (the grader identity goes in metadata)."""
+    metadata = dict(record.metadata)
+    metadata.update(
+        component=record.component,
+        grader=record.grader,
+        grader_version=record.grader_version,
+        config_fingerprint=record.config_fingerprint,
+    )
+    return {
+        "trace_id": record.trace_id,
+        "observation_id": record.observation_id,
+        "name": record.name,
+        "value": record.value,
+        "data_type": record.data_type,
+        "comment": record.comment,
+        "score_id": record.score_id,
+        "timestamp": record.timestamp.isoformat() if record.timestamp else None,
+        "kind": record.kind,
+        "error": record.error,
+        "metadata": metadata,
+    }
+
+
+class LocalFileSink(Sink):
+    """Scores to a local file.  The file is replaced, so a re-run never duplicates."""
+
+    name = "local"
+    Settings = LocalSinkSettings
+    settings: LocalSinkSettings
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.format = resolve_format(self.settings.path, self.settings.format, "sink 'local'")
+        self._handle: Optional[IO[str]] = None
+        self._csv: Optional[Any] = None
+
+    async def open(self) -> None:
+        path = self.settings.path
+        if path == "-":
+            self._handle = sys.stdout
+        else:
+            try:
+                self._handle = open(path, "w", encoding="utf-8", newline="" if self.format == "csv" else None)
+            except OSError as exc:
+                raise SinkError(f"sink 'local': cannot write {path!r}: {exc.strerror}; check the directory exists and is writable") from None
+        if self.format == "csv":
+            self._csv = csv.DictWriter(self._handle, fieldnames=COLUMNS)
+            self._csv.writeheader()
+
+    async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
+        if self._handle is None:
+            await self.open()
+        assert self._handle is not None
+        report = WriteReport()
+        lines = []
+        for record in records:
+            if record.is_error and not self.settings.write_errors:
+                report.skipped += 1
+                continue
+            row = record_row(record)
+            try:
+                if self._csv is not None:
+                    row["metadata"] = json.dumps(row["metadata"], ensure_ascii=False, default=str)
+                    self._csv.writerow(row)
+                else:
+                    lines.append(json.dumps(row, ensure_ascii=False, default=str))
+                report.written += 1
+            except (OSError, ValueError) as exc:
+                report.failed.append(WriteFailure.of(record, f"{type(exc).__name__}: {exc}"))
+        if lines:
+            try:
+                self._handle.write("\n".join(lines) + "\n")
+            except OSError as exc:
+                # Nothing of this batch can be trusted to be on disk.
+                written = [r for r in records if not (r.is_error and not self.settings.write_errors)]
+                report.written = 0
+                report.failed.extend(WriteFailure.of(r, f"OSError: {exc}") for r in written)
+        return report
+
+    async def close(self) -> WriteReport:
+        handle, self._handle = self._handle, None
+        if handle is None or handle is sys.stdout:
+            if handle is sys.stdout:
+                handle.flush()
+            return WriteReport()
+        try:
+            handle.close()
+        except OSError as exc:
+            raise SinkError(f"sink 'local': could not finish {self.settings.path!r}: {exc}") from None
+        return WriteReport()

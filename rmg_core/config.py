@@ -1,0 +1,189 @@
+"""The evaluation config: a TOML file and/or command-line options, validated.
+
+```toml
+[run]
+max_concurrency = 32
+chunk_size = 1000
+
+[source]
+plugin = "local"
+path = "examples/traces.jsonl"
+
+[graders.similarity]
+plugin = "similarity"
+algorithm = "cosine"
+fields = { reference = "expected" }   # optional mapper: grader param -> case field
+timeout = 30                          # optional, seconds per call
+
+[aggregators.overall]
+plugin = "weighted_sum"
+weights = { similarity = 0.6, relevance = 0.4 }
+
+[[sinks]]
+plugin = "local"
+path = "scores.jsonl"
+```
+
+String values may reference environment variables as ``${NAME}`` or
+``${NAME:-default}``, so secrets stay out of the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .components import Aggregator, Component, Grader, Sink, Source
+from .errors import ConfigError
+from .plugin_manager import PluginHost
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: Keys of a grader table that configure the runner, not the grader's own settings.
+GRADER_RUN_KEYS = ("plugin", "fields", "timeout")
+
+
+class RunSettings(BaseModel):
+    """The ``[run]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrency: int = Field(32, ge=1)
+    chunk_size: int = Field(1000, ge=1)
+    timeout: Optional[float] = Field(None, gt=0)
+
+
+class ComponentConfig(BaseModel):
+    """One ``[source]``, ``[graders.x]``, ``[aggregators.x]`` or ``[[sinks]]`` table."""
+
+    plugin: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+    fields: Optional[dict[str, str]] = None
+    timeout: Optional[float] = None
+    where: str = ""
+
+
+class EvalConfig(BaseModel):
+    """A whole evaluation: where traces come from, how they are graded, where scores go."""
+
+    run: RunSettings = Field(default_factory=RunSettings)
+    source: Optional[ComponentConfig] = None
+    graders: dict[str, ComponentConfig] = Field(default_factory=dict)
+    aggregators: dict[str, ComponentConfig] = Field(default_factory=dict)
+    sinks: list[ComponentConfig] = Field(default_factory=list)
+    origin: str = "command line"
+
+
+def expand_env(value: Any, where: str, environ: Mapping[str, str]) -> Any:
+    """Replace ``${NAME}`` references in strings (recursively); an unset one is an error."""
+    if isinstance(value, str):
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in environ:
+                return environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{where}: environment variable {name} is not set; export it or write ${{{name}:-default}}")
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: expand_env(v, f"{where}.{k}", environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, f"{where}[{i}]", environ) for i, v in enumerate(value)]
+    return value
+
+
+def _component(table: Any, where: str, environ: Mapping[str, str], grader: bool = False) -> ComponentConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table with plugin = \"<name>\"")
+    table = dict(table)
+    plugin = table.pop("plugin", None)
+    if not isinstance(plugin, str) or not plugin:
+        raise ConfigError(f"{where}: missing plugin = \"<registered name>\" (see `rmg plugins`)")
+    fields = timeout = None
+    if grader:
+        fields = table.pop("fields", None)
+        timeout = table.pop("timeout", None)
+        if fields is not None and not (isinstance(fields, dict) and all(isinstance(v, str) for v in fields.values())):
+            raise ConfigError(f"{where}.fields must map grader parameters to case fields, e.g. {{ reference = \"expected\" }}")
+        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise ConfigError(f"{where}.timeout must be a positive number of seconds")
+    return ComponentConfig(
+        plugin=plugin,
+        settings=expand_env(table, where, environ),
+        fields=fields,
+        timeout=timeout,
+        where=where,
+    )
+
+
+def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:
+    """Validate a config mapping (as read from TOML); errors name ``origin`` and the table."""
+    env = os.environ if environ is None else environ
+    known = {"run", "source", "graders", "aggregators", "sinks"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown table(s) {', '.join(unknown)}; valid tables: {', '.join(sorted(known))}")
+    try:
+        run = RunSettings(**data.get("run", {}))
+    except ValidationError as exc:
+        raise ConfigError(f"{origin} [run]: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    config = EvalConfig(run=run, origin=origin)
+    if "source" in data:
+        config.source = _component(data["source"], f"{origin} [source]", env)
+    for kind in ("graders", "aggregators"):
+        tables = data.get(kind, {})
+        if not isinstance(tables, dict):
+            raise ConfigError(f"{origin}: [{kind}] must hold tables like [{kind}.<name>]")
+        for name, table in tables.items():
+            getattr(config, kind)[name] = _component(table, f"{origin} [{kind}.{name}]", env, grader=kind == "graders")
+    sinks = data.get("sinks", [])
+    if isinstance(sinks, dict):
+        sinks = [sinks]
+    for i, table in enumerate(sinks):
+        config.sinks.append(_component(table, f"{origin} [[sinks]] #{i + 1}", env))
+    return config
+
+
+def load_config(path: str | Path, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path), environ)
+
+
+def build(host: PluginHost, kind: str, config: ComponentConfig) -> Component:
+    """Instantiate a configured component; setting errors name the config table."""
+    cls = host.get(kind, config.plugin)
+    try:
+        return cls(**config.settings)
+    except ConfigError as exc:
+        raise ConfigError(f"{config.where or kind}: {exc}") from None
+    except TypeError as exc:
+        raise ConfigError(f"{config.where or kind}: {exc}") from None
+
+
+def build_source(host: PluginHost, config: ComponentConfig) -> Source:
+    return build(host, "source", config)  # type: ignore[return-value]
+
+
+def build_grader(host: PluginHost, config: ComponentConfig) -> Grader:
+    return build(host, "grader", config)  # type: ignore[return-value]
+
+
+def build_aggregator(host: PluginHost, config: ComponentConfig) -> Aggregator:
+    return build(host, "aggregator", config)  # type: ignore[return-value]
+
+
+def build_sink(host: PluginHost, config: ComponentConfig) -> Sink:
+    return build(host, "sink", config)  # type: ignore[return-value]

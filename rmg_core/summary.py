@@ -1,0 +1,161 @@
+"""What a run did: cases read and rejected, per-score statistics, writes and failures."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .cases import CaseError
+from .records import ScoreRecord, WriteFailure, WriteReport
+
+#: How many individual problems a summary keeps; the rest are only counted.
+KEEP_PROBLEMS = 50
+
+
+@dataclass
+class ScoreStats:
+    """Running statistics of one score name (errors counted, never averaged as 0)."""
+
+    name: str
+    component: str = "grader"
+    scored: int = 0
+    errors: int = 0
+    total: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    error_messages: dict[str, int] = field(default_factory=dict)
+
+    def add(self, record: ScoreRecord) -> None:
+        if record.kind == "error":
+            self.errors += 1
+            message = (record.error or "")[:200]
+            if message in self.error_messages or len(self.error_messages) < KEEP_PROBLEMS:
+                self.error_messages[message] = self.error_messages.get(message, 0) + 1
+            return
+        value = record.value
+        if isinstance(value, (int, float)):
+            self.scored += 1
+            self.total += value
+            self.minimum = min(self.minimum, value)
+            self.maximum = max(self.maximum, value)
+
+    @property
+    def mean(self) -> Optional[float]:
+        return self.total / self.scored if self.scored else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "component": self.component,
+            "scored": self.scored,
+            "errors": self.errors,
+            "mean": self.mean,
+            "min": self.minimum if self.scored else None,
+            "max": self.maximum if self.scored else None,
+            "error_messages": self.error_messages,
+        }
+
+
+@dataclass
+class SinkTally:
+    """What one sink did over the whole run."""
+
+    sink: str
+    report: WriteReport = field(default_factory=WriteReport)
+    failed_count: int = 0
+
+    def add(self, report: WriteReport) -> None:
+        self.report.written += report.written
+        self.report.skipped += report.skipped
+        self.failed_count += len(report.failed)
+        room = KEEP_PROBLEMS - len(self.report.failed)
+        if room > 0:
+            self.report.failed.extend(report.failed[:room])
+
+    def fail_all(self, records: list[ScoreRecord], message: str) -> None:
+        self.add(WriteReport(failed=[WriteFailure.of(r, message) for r in records]))
+
+
+@dataclass
+class RunSummary:
+    """The outcome of `run_evaluation`; ``exit_code`` is non-zero when anything was not written."""
+
+    cases: int = 0
+    bad_cases: int = 0
+    bad_case_examples: list[CaseError] = field(default_factory=list)
+    scores: dict[str, ScoreStats] = field(default_factory=dict)
+    sinks: list[SinkTally] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+    fatal: Optional[str] = None
+
+    def add_bad_case(self, problem: CaseError) -> None:
+        self.bad_cases += 1
+        if len(self.bad_case_examples) < KEEP_PROBLEMS:
+            self.bad_case_examples.append(problem)
+
+    @property
+    def failed_writes(self) -> int:
+        return sum(t.failed_count for t in self.sinks)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all written; 1 a write failed, the source failed, or the run was cut short."""
+        if self.fatal or self.failed_writes or self.interrupted:
+            return 1
+        return 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cases": self.cases,
+            "bad_cases": self.bad_cases,
+            "bad_case_examples": [str(p) for p in self.bad_case_examples],
+            "scores": {k: v.as_dict() for k, v in self.scores.items()},
+            "sinks": [
+                {
+                    "sink": t.sink,
+                    "written": t.report.written,
+                    "skipped": t.report.skipped,
+                    "failed": t.failed_count,
+                    "failures": [f.model_dump() for f in t.report.failed],
+                }
+                for t in self.sinks
+            ],
+            "seconds": self.seconds,
+            "interrupted": self.interrupted,
+            "fatal": self.fatal,
+            "exit_code": self.exit_code,
+        }
+
+    def render(self) -> str:
+        """The one-screen summary printed at the end of ``rmg eval``."""
+        rate = f" ({self.cases / self.seconds:,.0f}/s)" if self.seconds > 0 and self.cases else ""
+        lines = [f"rmg eval: {self.cases} traces graded in {self.seconds:.2f}s{rate}"]
+        if self.bad_cases:
+            lines.append(f"  {self.bad_cases} traces skipped as unreadable, e.g.:")
+            lines += [f"    {p}" for p in self.bad_case_examples[:5]]
+        if self.scores:
+            width = max(len(n) for n in self.scores) + 2
+            lines.append(f"  {'score':<{width}}{'scored':>8}{'errors':>8}{'mean':>8}{'min':>8}{'max':>8}")
+            for stats in self.scores.values():
+                def fmt(v: Optional[float]) -> str:
+                    return f"{v:8.3f}" if v is not None else f"{'-':>8}"
+                lo = stats.minimum if stats.scored else None
+                hi = stats.maximum if stats.scored else None
+                lines.append(f"  {stats.name:<{width}}{stats.scored:>8}{stats.errors:>8}{fmt(stats.mean)}{fmt(lo)}{fmt(hi)}")
+            for stats in self.scores.values():
+                for message, count in list(stats.error_messages.items())[:3]:
+                    lines.append(f"  {stats.name} error x{count}: {message}")
+        for tally in self.sinks:
+            r = tally.report
+            lines.append(f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped, {tally.failed_count} FAILED" if tally.failed_count else f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped")
+            for failure in r.failed[:5]:
+                lines.append(f"    not written: trace {failure.trace_id} score {failure.name!r}: {failure.message}")
+        if not self.sinks:
+            lines.append("  no sink: scores were not written anywhere (add -o FILE or --sink NAME)")
+        if self.interrupted:
+            lines.append("  INTERRUPTED: the run was stopped before every trace was graded")
+        if self.fatal:
+            lines.append(f"  FAILED: {self.fatal}")
+        return "\n".join(lines)
