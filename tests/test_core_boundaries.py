@@ -1,0 +1,47 @@
+"""The core stays minimal: it never imports a plugin, and start-up imports nothing heavy."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+HEAVY = ("numpy", "sklearn", "langfuse", "scipy", "httpx")
+
+
+def test_core_never_imports_a_plugin() -> None:
+    plugin_packages = {p.name for p in (ROOT / "plugins").iterdir() if p.is_dir() and p.name.startswith("rmg_")}
+    offenders = []
+    for path in (ROOT / "rmg_core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in plugin_packages]
+    assert plugin_packages >= {"rmg_local", "rmg_similarity", "rmg_relevance", "rmg_weighted_sum", "rmg_langfuse"}
+    assert offenders == []
+
+
+def _modules_after(code: str) -> set[str]:
+    # The module list goes to stderr after a marker: the command's own output may name "langfuse".
+    script = code + "\nimport sys; sys.stderr.write('@@MODULES@@ ' + ' '.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(out.stderr.split("@@MODULES@@", 1)[1].split())
+
+
+def test_import_rmg_core_is_light() -> None:
+    loaded = _modules_after("import rmg_core")
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_rmg_help_and_plugins_import_nothing_heavy() -> None:
+    # Runs the real console entry point (plugins loaded through entry points) in-process.
+    for args in (["--help"], ["plugins"], ["plugins", "--json"]):
+        code = f"import sys\nfrom rmg_core.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
+        loaded = _modules_after(code)
+        assert not [m for m in HEAVY if m in loaded], (args, [m for m in HEAVY if m in loaded])
