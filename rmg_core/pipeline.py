@@ -21,6 +21,9 @@ from .summary import RunSummary, ScoreStats, SinkTally
 
 _DONE = object()
 ProgressFn = Callable[[RunSummary], None]
+#: Called with each graded chunk's cases and records, before they are written
+#: (statistics, reports).  It runs on the event loop: keep it cheap.
+ChunkObserver = Callable[[Sequence[EvalCase], Sequence[ScoreRecord]], None]
 
 
 @dataclass
@@ -67,6 +70,7 @@ async def run_evaluation(
     chunk_size: int = 1000,
     progress: Optional[ProgressFn] = None,
     sink_names: Optional[Sequence[str]] = None,
+    observers: Sequence[ChunkObserver] = (),
 ) -> RunSummary:
     """Grade every case ``source`` yields and write the scores to every sink.
 
@@ -112,6 +116,8 @@ async def run_evaluation(
                 records = records_for(chunk, results, identities)
                 for record in records:
                     summary.scores[record.name].add(record)
+                for observe in observers:
+                    observe(chunk, records)
                 summary.cases += len(chunk)
                 await to_write.put(records)
         finally:
