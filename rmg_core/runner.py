@@ -50,6 +50,13 @@ class RunResults(dict):
     def aggregator_names(self) -> list[str]:
         return [k[len(AGGREGATED_PREFIX):] for k in self if k.startswith(AGGREGATED_PREFIX)]
 
+    def __repr__(self) -> str:
+        # Short on purpose: CPython 3.11's asyncio.run() reprs the main task's
+        # result (python/cpython#112559); a full repr of 100k pydantic results
+        # cost more than grading them.
+        n = len(next(iter(self.values()), ()))
+        return f"RunResults(graders={self.grader_names()!r}, aggregators={self.aggregator_names()!r}, cases={n})"
+
 
 @dataclass
 class _Plan:
