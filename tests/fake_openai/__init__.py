@@ -1,0 +1,10 @@
+"""A fake OpenAI-compatible chat-completions server for tests (127.0.0.1 only)."""
+
+from .server import (
+    Answer, Behaviour, CloseConnection, Content, FakeOpenAI, RateLimited, ReceivedRequest, ServerError, Slow,
+)
+
+__all__ = [
+    "Answer", "Behaviour", "CloseConnection", "Content", "FakeOpenAI", "RateLimited", "ReceivedRequest",
+    "ServerError", "Slow",
+]
