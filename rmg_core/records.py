@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any, Literal, Optional, Union
@@ -14,6 +15,8 @@ from .results import GraderError, GraderRank, GraderResult, GraderScore
 #: written by earlier versions would stop matching and re-runs would duplicate.
 SCORE_ID_NAMESPACE = uuid.UUID("5b0c3e0e-8f7a-4a43-9f3c-2d1f6a1e7b01")
 
+_NAMESPACE_BYTES = SCORE_ID_NAMESPACE.bytes
+
 DataType = Literal["NUMERIC", "CATEGORICAL", "BOOLEAN"]
 
 
@@ -24,7 +27,13 @@ def score_id(trace_id: str, name: str, observation_id: Optional[str] = None) -> 
     re-runs exactly-once instead of duplicating.
     """
     key = f"{trace_id}\x1f{observation_id or ''}\x1f{name}"
-    return str(uuid.uuid5(SCORE_ID_NAMESPACE, key))
+    # uuid.uuid5() by hand: the same bytes and text, without building a UUID
+    # object per score (a run makes millions of these).
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + key.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class ScoreRecord(BaseModel):

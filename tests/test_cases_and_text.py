@@ -53,3 +53,15 @@ def test_text_rules() -> None:
 def test_check_result_passes_valid_results_through() -> None:
     score = GraderScore(score=1)
     assert check_result(score, "g") is score
+
+
+def test_score_id_is_uuid5_of_trace_observation_and_name() -> None:
+    import uuid
+
+    from rmg_core.records import SCORE_ID_NAMESPACE, score_id
+
+    for trace, obs, name in [("t1", None, "similarity"), ("é-ü-中", "obs-1", "relevance"), ("", "", "x")]:
+        expected = str(uuid.uuid5(SCORE_ID_NAMESPACE, f"{trace}\x1f{obs or ''}\x1f{name}"))
+        assert score_id(trace, name, obs) == expected
+    assert score_id("t1", "a") != score_id("t1", "b") != score_id("t2", "a")
+    assert score_id("t1", "a", "o1") != score_id("t1", "a")
