@@ -35,7 +35,8 @@ def settings_error(component: str, model: type[BaseModel], exc: ValidationError,
         if err["type"] == "extra_forbidden":
             lines.append(f"unknown setting {key!r}; valid settings: {valid}")
         else:
-            lines.append(f"setting {key!r}: {err['msg']}")
+            message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            lines.append(f"setting {key!r}: {message}")
     place = f" in {where}" if where else ""
     return ConfigError(f"{component}{place}: " + "; ".join(lines))
 
