@@ -78,3 +78,6 @@ def run_rmg(*args: str, env: Mapping[str, str] | None = None, input: str | None 
     full_env = {**os.environ, **(env or {})}
     rmg = Path(sys.executable).with_name("rmg")
     return subprocess.run([str(rmg), *args], capture_output=True, text=True, env=full_env, input=input, cwd=cwd, timeout=timeout)
+
+
+from tests.fake_langfuse.fixtures import fake_langfuse  # noqa: E402,F401  (a fixture, re-exported for every test)
