@@ -1,0 +1,274 @@
+"""The HTTP client both the source and the sink talk to Langfuse through.
+
+Why not the SDK?  ``Langfuse.create_score`` in SDK 5 is fire-and-forget: it
+puts the score on a queue that a daemon thread sends in the background; it
+returns ``None``, logs (and drops) a batch that still fails after 3 tries, and
+logs a 207 partial answer with "Rejected scores are not retried".  A sink must
+say which score was not written, so it cannot be built on that.  The SDK's
+generated API client (``langfuse.api.AsyncLangfuseAPI``) would give the
+requests but not the control we need: it hides ``Retry-After``, retries on its
+own schedule, has no shared concurrency limit, parses every page into pydantic
+models (slow on megabyte payloads) and speaks only the array dialect of
+``POST /api/public/scores``.  So this is a small ``httpx.AsyncClient`` wrapper.
+
+Retries use tenacity (a dependency already) rather than httpx transport
+retries: httpx's ``retries=`` only retries failed *connects*, not a 5xx, a 429
+or a connection dropped mid-response, and knows nothing of ``Retry-After``.
+Concurrency is adaptive (AIMD): every success widens the window by about one
+request per round trip, a 429 halves it and pauses new requests until the
+server's ``Retry-After`` has passed, so a rate-limited server is not hammered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import logging
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Mapping, Optional
+
+from rmg_core import RmgError
+
+from .settings import ConnectionSettings, require_credentials
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger("rmg.langfuse")
+
+_REDACTED = "[redacted]"
+
+
+class LangfuseHTTPError(RmgError):
+    """A request failed for good: not retryable, or still failing after the retry budget.
+
+    ``status`` is the last HTTP status (``None`` for a connection failure).
+    """
+
+    def __init__(self, endpoint: str, status: Optional[int], message: str, attempts: int = 1) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        self.message = message
+        self.attempts = attempts
+        what = f"HTTP {status}" if status is not None else "connection failed"
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        super().__init__(f"{endpoint}: {what}{tries}: {message}")
+
+
+class _Retryable(Exception):
+    """An attempt that may succeed if repeated (429, 5xx, dropped connection)."""
+
+    def __init__(self, status: Optional[int], message: str, retry_after: Optional[float] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: Optional[str]) -> Optional[float]:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class AdaptiveLimiter:
+    """At most ``limit`` requests in flight; AIMD on the limit, and a shared pause on 429."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limit = float(maximum)
+        self.in_flight = 0
+        self._cond: Optional[asyncio.Condition] = None
+        self._resume_at = 0.0
+        self._last_cut = 0.0
+
+    def _condition(self) -> asyncio.Condition:
+        if self._cond is None:  # made in the loop that uses it
+            self._cond = asyncio.Condition()
+        return self._cond
+
+    async def acquire(self) -> float:
+        """Wait for a slot (and for any 429 pause); returns the start time to pass to `release`."""
+        cond = self._condition()
+        async with cond:
+            await cond.wait_for(lambda: self.in_flight < max(1, int(self.limit)))
+            self.in_flight += 1
+        pause = self._resume_at - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        return time.monotonic()
+
+    async def release(self, started: float, throttled: bool = False, retry_after: Optional[float] = None) -> None:
+        cond = self._condition()
+        async with cond:
+            self.in_flight -= 1
+            if throttled:
+                # Requests that started before the last cut saw the old limit:
+                # their 429s must not halve it again.
+                if started >= self._last_cut:
+                    self.limit = max(1.0, self.limit / 2)
+                    self._last_cut = time.monotonic()
+                if retry_after:
+                    self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
+            else:
+                self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            cond.notify_all()
+
+
+class LangfuseClient:
+    """Authenticated, retrying, rate-adaptive requests to one Langfuse project.
+
+    Counts requests per endpoint in ``requests`` and retries in ``retries``.
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        component: str,
+        transport: Optional["httpx.AsyncBaseTransport"] = None,
+    ) -> None:
+        import httpx
+
+        public, secret = require_credentials(settings, component)
+        token = base64.b64encode(f"{public}:{secret}".encode()).decode()
+        # Everything that could leak the secret through a server echo or an
+        # exception text is replaced before a message leaves this module.
+        self._secrets = [s for s in (secret, token) if s]
+        self.settings = settings
+        self.component = component
+        self.limiter = AdaptiveLimiter(settings.max_concurrency)
+        self.requests: Counter[str] = Counter()
+        self.retries = 0
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            headers={"Authorization": f"Basic {token}", "User-Agent": "rmg-langfuse"},
+            timeout=settings.timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=settings.max_concurrency, max_keepalive_connections=settings.max_concurrency),
+        )
+
+    def __repr__(self) -> str:
+        return f"LangfuseClient(base_url={self.settings.base_url!r})"
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, _REDACTED)
+        return text
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Optional[Mapping[str, Any]] = None,
+        json: Any = None,
+        label: Optional[str] = None,
+    ) -> "httpx.Response":
+        """Send one request, retrying 429/5xx/connection errors; a 2xx response or `LangfuseHTTPError`."""
+        from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt
+        from tenacity.wait import wait_random_exponential
+
+        endpoint = label or f"{method} {path}"
+        settings = self.settings
+        # Full jitter: concurrent requests that failed together retry apart.
+        backoff = wait_random_exponential(multiplier=settings.backoff_initial, max=settings.backoff_max)
+
+        def wait(state: Any) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _Retryable) and exc.retry_after is not None:
+                return exc.retry_after
+            return float(backoff(state))
+
+        def before_sleep(state: Any) -> None:
+            self.retries += 1
+            exc = state.outcome.exception()
+            log.debug("%s: retry %d after %s", endpoint, state.attempt_number, getattr(exc, "message", exc))
+
+        attempts = 0
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(settings.max_retries + 1),
+            retry=retry_if_exception_type(_Retryable),
+            wait=wait,
+            before_sleep=before_sleep,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    return await self._attempt(method, path, endpoint, params, json)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            assert isinstance(last, _Retryable)
+            raise LangfuseHTTPError(endpoint, last.status, last.message, attempts) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self, method: str, path: str, endpoint: str, params: Optional[Mapping[str, Any]], body: Any
+    ) -> "httpx.Response":
+        import httpx
+
+        started = await self.limiter.acquire()
+        self.requests[endpoint] += 1
+        throttled, retry_after = False, None
+        try:
+            try:
+                response = await self._http.request(method, path, params=params, json=body)
+            except httpx.TransportError as exc:
+                # A dropped or refused connection, or a timeout: worth repeating.
+                raise _Retryable(None, self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)) from None
+            status = response.status_code
+            if 200 <= status < 300:
+                return response
+            message = self._message(response)
+            if status == 429:
+                throttled = True
+                asked = parse_retry_after(response.headers.get("Retry-After"))
+                if asked is not None and asked > self.settings.max_retry_after:
+                    # Not a pause for the other requests either: they fail on their own.
+                    raise LangfuseHTTPError(
+                        endpoint, status,
+                        f"rate limited; the server asks to wait {asked:.0f}s, more than "
+                        f"max_retry_after={self.settings.max_retry_after:g}s: {message}",
+                    )
+                retry_after = asked
+                raise _Retryable(status, message, retry_after)
+            if status >= 500:
+                raise _Retryable(status, message)
+            if status in (401, 403):
+                message += (
+                    " (check LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY and that base_url "
+                    f"{self.settings.base_url} is the project's server)"
+                )
+            raise LangfuseHTTPError(endpoint, status, message)
+        finally:
+            await self.limiter.release(started, throttled, retry_after)
+
+    def _message(self, response: "httpx.Response") -> str:
+        """The server's error message, short and with any secret removed."""
+        text = ""
+        try:
+            body = response.json()
+        except ValueError:
+            text = response.text
+        else:
+            if isinstance(body, Mapping):
+                text = str(body.get("message") or body.get("error") or body)
+            else:
+                text = str(body)
+        text = " ".join(text.split())[:500] or (response.reason_phrase or "no message")
+        return self.redact(text)

@@ -1,0 +1,300 @@
+"""`LangfuseSink`: scores written to Langfuse exactly once, every record accounted for.
+
+Exactly once: each score is posted with its deterministic ``score_id`` and
+its trace's timestamp, so writing it again (a retry, a re-run) overwrites the
+same score instead of adding one.  That is also what makes it safe to resend
+a whole batch when the server's answer is lost or does not say which scores
+it rejected.
+
+Two dialects of ``POST /api/public/scores``:
+
+* ``object`` (the published spec): one ``CreateScoreRequest`` per request,
+  ``200 {id}``.  Requests for one write run concurrently, bounded by the
+  adaptive limit of the client.
+* ``array`` (langfuse SDK 5): a JSON array of up to ``batch_size`` scores
+  (and under 1 MB) per request, ``202 Accepted`` or ``207
+  {accepted, rejected, errors}``.  On a 207 the batch's scores are re-sent
+  one per request, so each is either written or failed with its own message.
+* ``auto``: the first batch is sent as an array; a 400/422 means the server
+  takes objects, and the same batch is sent again as objects.  The answer is
+  remembered for the life of the sink.
+
+Requests for S scores: ``object``: S.  ``array``: ``ceil(S / batch_size)``
+(plus one per score of a batch answered 207).  ``auto`` against an object
+server: S + 1.  ``only_changed`` adds one ``GET /api/public/v3/scores`` per
+100 traces of a write (plus one per further 100 scores).  ``open()`` makes
+one request to check the credentials.  Retries are extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Sequence
+
+from pydantic import Field
+
+from rmg_core import ScoreRecord, Sink, SinkError, WriteFailure, WriteReport
+
+from .payloads import error_payload, score_payload, unchanged
+from .settings import ConnectionSettings, require_credentials
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .client import LangfuseClient
+
+log = logging.getLogger("rmg.langfuse")
+
+SCORES_PATH = "/api/public/scores"
+#: POST /api/public/scores has the default Next.js body limit of 1 MiB.
+MAX_BODY_BYTES = 1_000_000
+#: Statuses meaning "this server does not take a JSON array here".
+_NOT_ARRAY = (400, 415, 422)
+
+Item = tuple[ScoreRecord, dict[str, Any]]
+
+
+class LangfuseSinkSettings(ConnectionSettings):
+    dialect: Literal["auto", "object", "array"] = Field(
+        "auto",
+        description="object: one score per POST (published API); array: batches (SDK 5 servers); auto: detect.",
+    )
+    batch_size: int = Field(100, ge=1, le=1000, description="Scores per POST in the array dialect.")
+    write_errors: bool = Field(
+        False,
+        description="Write a grader error as a CATEGORICAL score '<name>_error' (value 'error', comment the message) "
+        "instead of skipping it.  An error is never written as a number.",
+    )
+    only_changed: bool = Field(
+        False,
+        description="Read the stored scores first and skip those whose value, comment and config are unchanged.",
+    )
+    environment: Optional[str] = Field(None, description="Langfuse environment of the written scores.")
+
+
+def _failure(item: Item, message: str) -> WriteFailure:
+    record, body = item
+    return WriteFailure(score_id=body.get("id", record.score_id), trace_id=record.trace_id, name=body.get("name", record.name), message=message)
+
+
+def _batches(items: Sequence[Item], size: int) -> Iterable[list[Item]]:
+    batch: list[Item] = []
+    used = 2  # the brackets
+    for item in items:
+        item_bytes = len(json.dumps(item[1])) + 1
+        if batch and (len(batch) >= size or used + item_bytes > MAX_BODY_BYTES):
+            yield batch
+            batch, used = [], 2
+        batch.append(item)
+        used += item_bytes
+    if batch:
+        yield batch
+
+
+class LangfuseSink(Sink):
+    """Writes scores to Langfuse with deterministic ids; reports every score written, skipped or failed.
+
+    Grader errors are skipped by default (counted as ``skipped``; the run
+    reports them); ``write_errors = true`` writes them as ``<name>_error``.
+    ``write()`` sends everything it is given before it returns, so ``close()``
+    has nothing buffered and returns an empty report.
+    """
+
+    name = "langfuse"
+    Settings = LangfuseSinkSettings
+    settings: LangfuseSinkSettings
+
+    def __init__(self, *, transport: Optional["httpx.AsyncBaseTransport"] = None, **settings: Any) -> None:
+        super().__init__(**settings)
+        require_credentials(self.settings, "sink 'langfuse'")
+        self._transport = transport
+        self._client: Optional[LangfuseClient] = None
+        #: "auto" until the server has told us which dialect it speaks.
+        self.dialect: str = self.settings.dialect
+        self._probe_lock: Optional[asyncio.Lock] = None
+
+    @property
+    def client(self) -> "LangfuseClient":
+        if self._client is None:
+            from .client import LangfuseClient
+
+            self._client = LangfuseClient(self.settings, "sink 'langfuse'", self._transport)
+        return self._client
+
+    async def open(self) -> None:
+        """Check the credentials with one cheap read, so a bad key fails before any grading."""
+        from .client import LangfuseHTTPError
+
+        try:
+            await self.client.request("GET", "/api/public/v3/scores", params={"limit": 1})
+        except LangfuseHTTPError as exc:
+            if exc.status in (401, 403) or exc.status is None or exc.status >= 500 or exc.status == 429:
+                raise SinkError(f"sink 'langfuse' ({self.settings.base_url}): {exc}") from None
+            # 404/405: an older server without v3 scores can still take writes.
+
+    async def close(self) -> WriteReport:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        return WriteReport()
+
+    async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
+        report = WriteReport()
+        items: list[Item] = []
+        for record in records:
+            try:
+                if record.is_error:
+                    if not self.settings.write_errors:
+                        report.skipped += 1
+                        continue
+                    items.append((record, error_payload(record, self.settings.environment)))
+                else:
+                    items.append((record, score_payload(record, self.settings.environment)))
+            except (ValueError, TypeError) as exc:
+                report.failed.append(WriteFailure.of(record, f"not written: {exc}"))
+        if self.settings.only_changed and items:
+            items, same = await self._changed(items)
+            report.skipped += same
+        if items:
+            await self._send(items, report)
+        return report
+
+    # -- sending ----------------------------------------------------------------------
+    async def _send(self, items: list[Item], report: WriteReport) -> None:
+        if self.dialect == "object":
+            await self._send_objects(items, report)
+            return
+        batches = list(_batches(items, self.settings.batch_size))
+        if self.dialect == "auto":
+            if self._probe_lock is None:
+                self._probe_lock = asyncio.Lock()
+            async with self._probe_lock:  # one probe, even if writes overlap
+                # A probe that fails for another reason (5xx after retries)
+                # decides nothing: the next batch probes again.
+                while self.dialect == "auto" and batches:
+                    await self._probe(batches.pop(0), report)
+            if self.dialect == "object":
+                await self._send_objects([item for batch in batches for item in batch], report)
+                return
+        await self._run_all([self._send_array(batch, report) for batch in batches])
+
+    async def _probe(self, batch: list[Item], report: WriteReport) -> None:
+        from .client import LangfuseHTTPError
+
+        try:
+            response = await self.client.request("POST", SCORES_PATH, json=[body for _, body in batch], label="POST /api/public/scores (array)")
+        except LangfuseHTTPError as exc:
+            if exc.status in _NOT_ARRAY:
+                log.info("langfuse: the server refused a score array (%s); sending one score per request", exc.status)
+                self.dialect = "object"
+                await self._send_objects(batch, report)
+                return
+            self._fail_batch(batch, exc, report)
+            return
+        self.dialect = "array"
+        await self._array_answer(batch, response, report)
+
+    async def _send_array(self, batch: list[Item], report: WriteReport) -> None:
+        from .client import LangfuseHTTPError
+
+        try:
+            response = await self.client.request("POST", SCORES_PATH, json=[body for _, body in batch], label="POST /api/public/scores (array)")
+        except LangfuseHTTPError as exc:
+            self._fail_batch(batch, exc, report)
+            return
+        await self._array_answer(batch, response, report)
+
+    async def _array_answer(self, batch: list[Item], response: "httpx.Response", report: WriteReport) -> None:
+        if response.status_code != 207:
+            report.written += len(batch)
+            return
+        try:
+            body = response.json()
+            rejected = int(body.get("rejected", 0))
+        except (ValueError, TypeError, AttributeError):
+            body, rejected = {}, -1
+        if rejected == 0:
+            report.written += len(batch)
+            return
+        messages = [str(e.get("message", e)) for e in body.get("errors") or () if isinstance(e, dict)]
+        log.debug("langfuse: 207 on %d scores (%s rejected): %s", len(batch), rejected, "; ".join(messages)[:500])
+        # A 207 does not say reliably which scores were rejected; the ids are
+        # deterministic, so sending each score again on its own is safe and
+        # gives each its own answer.
+        await self._run_all([self._send_one_array(item, report) for item in batch])
+
+    async def _send_one_array(self, item: Item, report: WriteReport) -> None:
+        from .client import LangfuseHTTPError
+
+        try:
+            response = await self.client.request("POST", SCORES_PATH, json=[item[1]], label="POST /api/public/scores (array)")
+        except LangfuseHTTPError as exc:
+            report.failed.append(_failure(item, str(exc)))
+            return
+        if response.status_code == 207:
+            try:
+                body = response.json()
+                errors = [str(e.get("message", e)) for e in body.get("errors") or ()]
+                rejected = int(body.get("rejected", 1))
+            except (ValueError, TypeError, AttributeError):
+                errors, rejected = [response.text[:300]], 1
+            if rejected:
+                report.failed.append(_failure(item, "rejected by the server: " + ("; ".join(errors) or "no message")))
+                return
+        report.written += 1
+
+    async def _send_objects(self, items: list[Item], report: WriteReport) -> None:
+        from .client import LangfuseHTTPError
+
+        auth_error: list[LangfuseHTTPError] = []
+
+        async def one(item: Item) -> None:
+            if auth_error:  # a rejected key fails every request: do not send the rest
+                report.failed.append(_failure(item, f"not sent: {auth_error[0]}"))
+                return
+            try:
+                await self.client.request("POST", SCORES_PATH, json=item[1], label="POST /api/public/scores")
+            except LangfuseHTTPError as exc:
+                if exc.status in (401, 403):
+                    auth_error.append(exc)
+                report.failed.append(_failure(item, str(exc)))
+                return
+            report.written += 1
+
+        await self._run_all(one(item) for item in items)
+
+    def _fail_batch(self, batch: list[Item], exc: Exception, report: WriteReport) -> None:
+        report.failed.extend(_failure(item, str(exc)) for item in batch)
+
+    async def _run_all(self, coros: Iterable[Any]) -> None:
+        """Run coroutines with at most ``max_concurrency`` pending, without making them all up front."""
+        iterator = iter(coros)
+
+        async def worker() -> None:
+            for coro in iterator:
+                await coro
+
+        await asyncio.gather(*(worker() for _ in range(self.settings.max_concurrency)))
+
+    # -- only_changed ----------------------------------------------------------------------
+    async def _changed(self, items: list[Item]) -> tuple[list[Item], int]:
+        """The items whose stored score differs or is missing, and how many were unchanged."""
+        from .client import LangfuseHTTPError
+        from .scores import scores_of_traces
+
+        stored: dict[str, dict[str, Any]] = {}
+        wanted = {body["id"] for _, body in items}
+        try:
+            async for score in scores_of_traces(
+                self.client, [r.trace_id for r, _ in items], sorted({b["name"] for _, b in items}), details=True
+            ):
+                if score.get("id") in wanted:
+                    stored[score["id"]] = score
+        except LangfuseHTTPError as exc:
+            # Writing again is always safe (same ids): only efficiency is lost.
+            log.warning("langfuse: could not read stored scores (%s); writing all", exc)
+            return items, 0
+        keep = [item for item in items if not (item[1]["id"] in stored and unchanged(item[1], stored[item[1]["id"]]))]
+        return keep, len(items) - len(keep)

@@ -1,0 +1,342 @@
+"""`LangfuseSource`: traces from a Langfuse project as a stream of `EvalCase`.
+
+Requests of a run over N traces with page size P (default 100):
+
+* ``ceil(N / P)`` listing pages (``GET /api/public/v2/observations``, or
+  ``GET /api/public/traces`` on older servers; ``api = "auto"`` costs one
+  extra 404 on those, once per source);
+* with ``skip_if_scored``: one ``GET /api/public/v3/scores`` per 100 traces
+  of a page, plus one per further 100 matching scores;
+* with ``reference_dataset``/``reference_run``: see `datasets` (once per run).
+
+Client-side filters (sampling, ``release`` on v2, which has no server-side
+release filter) drop traces after they are listed, so they save grading but
+not listing.  Retries are extra requests (see `client`).
+
+The next page is fetched (up to ``prefetch_pages`` ahead) while the current
+one is graded; memory holds at most that many pages, whatever N is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import deque
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, AsyncIterator, Literal, Optional, Sequence
+
+from pydantic import Field, field_validator, model_validator
+
+from rmg_core import CaseError, EvalCase, Source, SourceError, case_from_mapping
+from rmg_core.cases import DEFAULT_REFERENCE_KEYS
+
+from .settings import ConnectionSettings, require_credentials, utc
+from .traces import MISSING, TraceQuery, TraceRow, parse_io
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .client import LangfuseClient
+
+log = logging.getLogger("rmg.langfuse")
+
+_PATH_ROOTS = ("input", "output", "metadata")
+#: How many recent trace ids are remembered to drop a trace listed twice
+#: (two root observations on different pages); bounded so memory stays flat.
+_RECENT_IDS = 10_000
+_DONE = object()
+
+
+def sample_fraction(trace_id: str) -> float:
+    """Where a trace id falls in [0, 1): the same on every run, machine and Python version."""
+    digest = hashlib.sha256(trace_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+class LangfuseSourceSettings(ConnectionSettings):
+    api: Literal["auto", "v2", "legacy"] = Field(
+        "auto",
+        description="v2: GET /api/public/v2/observations; legacy: GET /api/public/traces (self-hosted v2/v3); "
+        "auto: v2, falling back to legacy on 404/405.",
+    )
+    from_timestamp: Optional[datetime] = Field(None, description="Only traces at or after this time (naive = UTC).")
+    to_timestamp: Optional[datetime] = Field(None, description="Only traces before this time (naive = UTC).")
+    name: Optional[str] = Field(None, description="Only traces with this name.")
+    tags: tuple[str, ...] = Field((), description="Only traces that have all of these tags.")
+    user_id: Optional[str] = None
+    session_id: Optional[str] = None
+    environment: tuple[str, ...] = Field((), description="Only traces from one of these environments.")
+    release: Optional[str] = None
+    version: Optional[str] = None
+    limit: Optional[int] = Field(None, ge=1, description="Yield at most this many traces.")
+    sample_rate: float = Field(
+        1.0, gt=0, le=1, description="Keep this fraction of traces, chosen by a hash of the trace id (stable across runs)."
+    )
+    page_size: int = Field(100, ge=1, le=1000, description="Traces per listing request.")
+    prefetch_pages: int = Field(2, ge=1, le=16, description="Pages fetched ahead while the current one is graded.")
+    input_path: str = Field("input", description="Where the case input comes from: input, output or metadata[.key...].")
+    prediction_path: str = Field("output", description="Where the prediction comes from: input, output or metadata[.key...].")
+    reference_keys: tuple[str, ...] = Field(
+        DEFAULT_REFERENCE_KEYS, description="Metadata keys the reference is read from, first present wins."
+    )
+    reference_dataset: Optional[str] = Field(None, description="Dataset whose items give the reference (with reference_run).")
+    reference_run: Optional[str] = Field(None, description="Dataset run (experiment) that links traces to dataset items.")
+    skip_if_scored: tuple[str, ...] = Field(
+        (), description="Skip a trace that already has every one of these trace-level scores."
+    )
+    expand_metadata: tuple[str, ...] = Field(
+        (), description="Metadata keys v2 must return in full (it cuts other values at 200 characters)."
+    )
+
+    @field_validator("tags", "environment", "reference_keys", "skip_if_scored", "expand_metadata", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # A config file may give one string where a list is meant: tags = "prod".
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("from_timestamp", "to_timestamp")
+    @classmethod
+    def _aware(cls, value: Optional[datetime]) -> Optional[datetime]:
+        return utc(value)
+
+    @field_validator("input_path", "prediction_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if value.split(".", 1)[0] not in _PATH_ROOTS:
+            raise ValueError(f"must start with one of {', '.join(_PATH_ROOTS)} (e.g. 'metadata.question'), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "LangfuseSourceSettings":
+        if self.from_timestamp and self.to_timestamp and self.from_timestamp >= self.to_timestamp:
+            raise ValueError("from_timestamp must be before to_timestamp")
+        if (self.reference_dataset is None) != (self.reference_run is None):
+            raise ValueError("reference_dataset and reference_run go together: give both or neither")
+        return self
+
+
+def resolve_path(data: dict[str, Any], path: str) -> Any:
+    """``metadata.a.b`` -> data["metadata"]["a"]["b"]; ``None`` when any step is missing."""
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+class LangfuseSource(Source):
+    """Traces from Langfuse (root observations of the v2 API, or legacy traces), streamed page by page.
+
+    Each trace becomes an `EvalCase` whose id and timestamp are the trace's;
+    scores go on the trace (``observation_id`` is ``None``).  The trace's
+    name, tags, user, session, environment, release and version are added to
+    its metadata as ``langfuse_trace_name``, ``langfuse_tags``,
+    ``langfuse_user_id``, ``langfuse_session_id``, ``langfuse_environment``,
+    ``langfuse_release`` and ``langfuse_version``.
+    """
+
+    name = "langfuse"
+    Settings = LangfuseSourceSettings
+    settings: LangfuseSourceSettings
+
+    def __init__(self, *, transport: Optional["httpx.AsyncBaseTransport"] = None, **settings: Any) -> None:
+        super().__init__(**settings)
+        require_credentials(self.settings, "source 'langfuse'")
+        self._transport = transport
+        self._client: Optional[LangfuseClient] = None
+        # "auto" resolves on the first request and is remembered.
+        self.api: str = self.settings.api
+        s = self.settings
+        expand = tuple(dict.fromkeys(
+            list(s.reference_keys)
+            + [p.split(".")[1] for p in (s.input_path, s.prediction_path) if p.startswith("metadata.")]
+            + list(s.expand_metadata)
+        ))
+        self.query = TraceQuery(
+            from_timestamp=s.from_timestamp, to_timestamp=s.to_timestamp, name=s.name, tags=s.tags,
+            user_id=s.user_id, session_id=s.session_id, environment=s.environment, release=s.release,
+            version=s.version, expand_metadata=expand, page_size=s.page_size,
+        )
+
+    @property
+    def client(self) -> "LangfuseClient":
+        if self._client is None:
+            from .client import LangfuseClient
+
+            self._client = LangfuseClient(self.settings, "source 'langfuse'", self._transport)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def cases(self) -> AsyncIterator[EvalCase | CaseError]:
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.prefetch_pages)
+        producer = asyncio.create_task(self._produce(queue))
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                for case in item:
+                    yield case
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+
+    # -- the producer: list, filter, look up, map -------------------------------------------
+    async def _produce(self, queue: asyncio.Queue[Any]) -> None:
+        from .client import LangfuseHTTPError
+
+        try:
+            await self._produce_pages(queue)
+        except LangfuseHTTPError as exc:
+            await queue.put(SourceError(f"source 'langfuse' ({self.settings.base_url}): {exc}"))
+        except Exception as exc:  # handed to the consumer, which raises it
+            await queue.put(exc)
+        else:
+            await queue.put(_DONE)
+
+    async def _produce_pages(self, queue: asyncio.Queue[Any]) -> None:
+        s = self.settings
+        references: Optional[dict[str, Any]] = None
+        if s.reference_dataset and s.reference_run:
+            from .datasets import load_run_references
+
+            references = await load_run_references(self.client, s.reference_dataset, s.reference_run, s.from_timestamp, self.api)
+        recent: deque[str] = deque(maxlen=_RECENT_IDS)
+        seen: set[str] = set()
+        count = 0
+        async for page in self._pages():
+            rows = []
+            for row in page:
+                if row.id and row.id in seen:
+                    continue
+                if row.id:
+                    if len(recent) == recent.maxlen:
+                        seen.discard(recent[0])
+                    recent.append(row.id)
+                    seen.add(row.id)
+                if self._matches(row) and (not row.id or s.sample_rate >= 1 or sample_fraction(row.id) < s.sample_rate):
+                    rows.append(row)
+            if s.skip_if_scored and rows:
+                rows = await self._unscored(rows)
+            cases = [self._to_case(row, references) for row in rows]
+            if s.limit is not None:
+                kept = []
+                for case in cases:
+                    if count >= s.limit:
+                        break
+                    kept.append(case)
+                    count += isinstance(case, EvalCase)
+                cases = kept
+            if cases:
+                await queue.put(cases)
+            if s.limit is not None and count >= s.limit:
+                return
+
+    async def _pages(self) -> AsyncIterator[list[TraceRow]]:
+        from .client import LangfuseHTTPError
+        from .traces import legacy_pages, v2_pages
+
+        if self.api != "legacy":
+            pages = v2_pages(self.client, self.query)
+            try:
+                first = await pages.__anext__()
+            except StopAsyncIteration:
+                return
+            except LangfuseHTTPError as exc:
+                if self.api != "auto" or exc.status not in (404, 405):
+                    raise
+                log.info("langfuse: %s answered %s; using the legacy GET /api/public/traces", exc.endpoint, exc.status)
+                self.api = "legacy"
+            else:
+                self.api = "v2"
+                yield first
+                async for page in pages:
+                    yield page
+                return
+        async for page in legacy_pages(self.client, self.query):
+            yield page
+
+    def _matches(self, row: TraceRow) -> bool:
+        """Re-check the filters on what came back: v2 cannot filter on release, and a server may ignore a filter."""
+        q = self.query
+        for wanted, got in (
+            (q.name, row.name), (q.user_id, row.user_id), (q.session_id, row.session_id),
+            (q.release, row.release), (q.version, row.version),
+        ):
+            if wanted is not None and got is not MISSING and got != wanted:
+                return False
+        if q.tags and row.tags is not MISSING and not set(q.tags) <= set(row.tags or ()):
+            return False
+        if q.environment and row.environment is not MISSING and row.environment not in q.environment:
+            return False
+        if (q.from_timestamp or q.to_timestamp) and isinstance(row.timestamp, str):
+            try:
+                when = utc(datetime.fromisoformat(row.timestamp.replace("Z", "+00:00")))
+            except ValueError:
+                return True  # the case reports the bad timestamp
+            assert when is not None
+            if q.from_timestamp and when < q.from_timestamp or q.to_timestamp and when >= q.to_timestamp:
+                return False
+        return True
+
+    async def _unscored(self, rows: Sequence[TraceRow]) -> list[TraceRow]:
+        from .scores import score_trace_id, scores_of_traces
+
+        names = set(self.settings.skip_if_scored)
+        have: dict[str, set[str]] = {}
+        ids = [row.id for row in rows if row.id]
+        async for score in scores_of_traces(self.client, ids, sorted(names)):
+            trace_id, observation_id = score_trace_id(score)
+            if trace_id and observation_id is None and score.get("name") in names:
+                have.setdefault(trace_id, set()).add(score["name"])
+        return [row for row in rows if not (row.id and names <= have.get(row.id, set()))]
+
+    def _to_case(self, row: TraceRow, references: Optional[dict[str, Any]]) -> EvalCase | CaseError:
+        if not row.id:
+            return CaseError(
+                location=f"langfuse observation {row.observation_id or '(no id)'}",
+                message="the root observation has no traceId, so its scores could not be attached to a trace",
+            )
+        s = self.settings
+        metadata = parse_io(row.metadata)
+        if metadata is None:
+            metadata = {}
+        elif not isinstance(metadata, dict):
+            metadata = {"value": metadata}
+        data = {"input": parse_io(row.input), "output": parse_io(row.output), "metadata": metadata}
+        expected = None
+        if references is not None and row.id in references:
+            expected = references[row.id]
+        else:
+            for key in s.reference_keys:
+                if metadata.get(key) is not None:
+                    expected = parse_io(metadata[key])
+                    break
+        extra = {
+            "langfuse_trace_name": row.name, "langfuse_tags": row.tags, "langfuse_user_id": row.user_id,
+            "langfuse_session_id": row.session_id, "langfuse_environment": row.environment,
+            "langfuse_release": row.release, "langfuse_version": row.version,
+        }
+        mapping = {
+            "id": row.id,
+            "input": resolve_path(data, s.input_path),
+            "output": resolve_path(data, s.prediction_path),
+            "expected": expected,
+            "metadata": {**metadata, **{k: v for k, v in extra.items() if v is not MISSING and v is not None}},
+            "timestamp": row.timestamp,
+            "observation_id": None,
+        }
+        return case_from_mapping(
+            mapping, location=f"langfuse trace {row.id}", reference_keys=(), parse_json_strings=False
+        )
+
+
+__all__ = ["LangfuseSource", "LangfuseSourceSettings", "sample_fraction"]
