@@ -2,7 +2,9 @@
 
 Exit status: 0 when everything was graded and written; 1 when any score
 could not be written, the source failed, or the run was interrupted; 2 for
-a usage or configuration error (bad option, unknown plugin, bad setting).
+a usage or configuration error (bad option, unknown plugin, bad setting);
+3 when ``rmg eval --fail-under`` found a score below its threshold (1 wins
+over 3: an incomplete run is fixed first).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import json
 import logging
 import os
 import sys
+import time
 import tomllib
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 import click
@@ -163,8 +167,10 @@ def assemble_config(
     return config
 
 
-async def _run(host: PluginHost, config: EvalConfig) -> Any:
+async def _run(host: PluginHost, config: EvalConfig, observers: tuple[Any, ...] = (), progress: Any = None) -> tuple[Any, Any]:
+    """Build the components, run the pipeline; return the `RunSummary` and the run's `RunInfo`."""
     from .pipeline import run_evaluation
+    from .reporting.metadata import run_info
     from .runner import GradingRunner
 
     assert config.source is not None
@@ -184,8 +190,26 @@ async def _run(host: PluginHost, config: EvalConfig) -> Any:
         aggregators=aggregators,
         timeout=timeouts or None,
     )
+    info = run_info(
+        host, source, {n: g for n, (g, _) in grader_configs.items()}, aggregators, sinks,
+        fields={n: f for n, (_, f) in grader_configs.items()},
+    )
     names = [f"{t.plugin}({t.settings.get('path')})" if t.settings.get("path") else t.plugin for t in config.sinks]
-    return await run_evaluation(source, runner, sinks, chunk_size=config.run.chunk_size, sink_names=names)
+    summary = await run_evaluation(
+        source, runner, sinks, chunk_size=config.run.chunk_size, sink_names=names, observers=observers, progress=progress,
+    )
+    return summary, info
+
+
+def _check_output_path(path: Optional[str], option: str) -> None:
+    """Fail before the run, not after it, when a report file could not be written."""
+    if not path:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise RmgError(f"{option} {path!r} is a directory; give a file name")
+    if not os.path.isdir(parent):
+        raise RmgError(f"{option} {path!r}: directory {parent!r} does not exist; create it first")
 
 
 @cli.command("eval")
@@ -199,14 +223,17 @@ async def _run(host: PluginHost, config: EvalConfig) -> Any:
 @click.option("-s", "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. source.limit=100 or graders.similarity.algorithm=jaccard.")
 @click.option("--max-concurrency", type=click.IntRange(min=1), help="Most grader calls in flight (I/O-bound graders).")
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Traces graded and written per chunk.")
-@click.option("--summary-json", type=click.Path(dir_okay=False), help="Also write the run summary as JSON to this file.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--summary-json", type=click.Path(dir_okay=False), help="Also write the run summary (statistics, config fingerprint, plugins, timings) as JSON to this file.")
+@click.option("--report", "report", type=click.Path(dir_okay=False), metavar="FILE.html", help="Also write a self-contained HTML report: statistics, histograms, lowest-scoring cases, grader errors.")
+@click.option("--fail-under", "fail_under", multiple=True, metavar="SCORE=THRESHOLD", help="Exit 3 if SCORE's mean is below THRESHOLD, e.g. overall=0.7 (repeatable).")
+@click.option("--gate-on", type=click.Choice(["mean", "lower-bound"]), default="mean", show_default=True, help="What --fail-under compares: the mean, or the lower end of its 95% confidence interval.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (no progress display).")
 @click.pass_context
 def eval_command(
     ctx: click.Context, path: Optional[str], config_file: Optional[str], source: Optional[str],
     graders: tuple[str, ...], aggregators: tuple[str, ...], outputs: tuple[str, ...], sinks: tuple[str, ...],
     overrides: tuple[str, ...], max_concurrency: Optional[int], chunk_size: Optional[int],
-    summary_json: Optional[str], quiet: bool,
+    summary_json: Optional[str], report: Optional[str], fail_under: tuple[str, ...], gate_on: str, quiet: bool,
 ) -> None:
     """Grade traces from PATH (or a source plugin) and write the scores to sinks.
 
@@ -215,22 +242,97 @@ def eval_command(
       rmg eval traces.jsonl -g similarity -g relevance -a weighted_sum -o scores.jsonl
       rmg eval -c eval.toml
       rmg eval --source langfuse -g similarity -g relevance -a weighted_sum --sink langfuse
+      rmg eval traces.jsonl -g relevance --fail-under relevance=0.6 --report report.html
     """
+    # Imported here: the reporting modules pull in numpy/rich at the end of a run,
+    # and `rmg --help` must not pay for them.
+    from .reporting.collector import RunCollector
+    from .reporting.gate import EXIT_GATE, check_score_names, evaluate_gate, parse_thresholds
+    from .reporting.payload import summary_payload
+    from .reporting.terminal import ProgressDisplay, is_terminal, print_summary
+
     host = _host(ctx)
+    progress = None
     try:
         config = assemble_config(path, config_file, source, graders, aggregators, outputs, sinks, overrides, max_concurrency, chunk_size)
-        summary = asyncio.run(_run(host, config))
+        thresholds = parse_thresholds(fail_under)
+        check_score_names(thresholds, [*config.graders, *config.aggregators])
+        _check_output_path(summary_json, "--summary-json")
+        _check_output_path(report, "--report")
+        collector = RunCollector(worst=10 if report else 0)
+        for name in config.graders:
+            collector.expect(name, "grader")
+        for name in config.aggregators:
+            collector.expect(name, "aggregator")
+        if not quiet and is_terminal(sys.stderr):
+            progress = ProgressDisplay(sys.stderr)
+        started_at = datetime.now(timezone.utc)
+        summary, info = asyncio.run(_run(host, config, observers=(collector,), progress=progress))
     except RmgError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         click.echo("rmg: interrupted", err=True)
         raise click.exceptions.Exit(130) from None
-    if summary_json:
-        with open(summary_json, "w", encoding="utf-8") as handle:
-            json.dump(summary.as_dict(), handle, indent=2, default=str)
-    if not quiet or summary.exit_code:
-        click.echo(summary.render(), err=True)
-    ctx.exit(summary.exit_code)
+    finally:
+        if progress is not None:
+            progress.close()
+    finished_at = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    descriptions = collector.describe()
+    summary.attach_statistics({name: d.as_dict() for name, d in descriptions.items()})
+    gate = evaluate_gate(thresholds, descriptions, gate_on) if thresholds else None
+    # A run that could not write everything (1) outranks a missed threshold (3):
+    # its numbers may be incomplete, and a rerun is the first fix either way.
+    exit_code = summary.exit_code or (EXIT_GATE if gate is not None and not gate.passed else 0)
+    statistics_seconds = time.perf_counter() - clock
+    written_ok = True
+    if summary_json or report:
+        payload = summary_payload(
+            summary, exit_code=exit_code, info=info, host=host, gate=gate, started_at=started_at,
+            finished_at=finished_at, statistics_seconds=statistics_seconds, rmg_version=__version__,
+        )
+        try:
+            if summary_json:
+                with open(summary_json, "w", encoding="utf-8") as handle:
+                    json.dump(payload, handle, indent=2, default=str)
+            if report:
+                from .reporting.html import write_report
+
+                write_report(report, payload, collector, collector.histograms())
+        except OSError as exc:
+            click.echo(f"rmg: error: cannot write {exc.filename}: {exc.strerror}", err=True)
+            written_ok = False
+    if not quiet or exit_code:
+        print_summary(summary, gate, sys.stderr)
+    if not written_ok and exit_code == 0:
+        exit_code = 1
+    ctx.exit(exit_code)
+
+
+# -- rmg compare ----------------------------------------------------------------
+@cli.command("compare")
+@click.argument("a", metavar="A.json")
+@click.argument("b", metavar="B.json")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def compare_command(a: str, b: str, as_json: bool) -> None:
+    """Compare two runs' --summary-json files: per score, the change of the mean and whether it is clear.
+
+    \b
+    Example:
+      rmg eval traces.jsonl -g similarity --summary-json before.json
+      rmg eval traces.jsonl -g similarity -s graders.similarity.algorithm=jaccard --summary-json after.json
+      rmg compare before.json after.json
+    """
+    from .reporting.compare import compare_summaries, load_summary, render_comparison
+
+    try:
+        comparison = compare_summaries(load_summary(a), load_summary(b), a, b)
+    except RmgError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(comparison.as_dict(), indent=2))
+    else:
+        click.echo(render_comparison(comparison))
 
 
 def main(argv: Optional[list[str]] = None) -> None:

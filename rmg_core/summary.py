@@ -25,6 +25,11 @@ class ScoreStats:
     minimum: float = math.inf
     maximum: float = -math.inf
     error_messages: dict[str, int] = field(default_factory=dict)
+    #: Cases with no numeric value and no error (e.g. a listwise rank).
+    skipped: int = 0
+    #: Spread, percentiles and confidence interval, attached at the end of a run
+    #: by `rmg_core.reporting` (keys of `ScoreDescription.as_dict`).
+    distribution: Optional[dict[str, Any]] = None
 
     def add(self, record: ScoreRecord) -> None:
         if record.kind == "error":
@@ -39,22 +44,28 @@ class ScoreStats:
             self.total += value
             self.minimum = min(self.minimum, value)
             self.maximum = max(self.maximum, value)
+        else:
+            self.skipped += 1
 
     @property
     def mean(self) -> Optional[float]:
         return self.total / self.scored if self.scored else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "component": self.component,
             "scored": self.scored,
             "errors": self.errors,
+            "skipped": self.skipped,
             "mean": self.mean,
             "min": self.minimum if self.scored else None,
             "max": self.maximum if self.scored else None,
-            "error_messages": self.error_messages,
         }
+        if self.distribution:
+            out.update(self.distribution)
+        out["error_messages"] = self.error_messages
+        return out
 
 
 @dataclass
@@ -89,6 +100,19 @@ class RunSummary:
     seconds: float = 0.0
     interrupted: bool = False
     fatal: Optional[str] = None
+
+    def attach_statistics(self, statistics: dict[str, dict[str, Any]]) -> None:
+        """Attach per-score statistics (score name -> `ScoreDescription.as_dict()`).
+
+        They are shown by `render` and included in `as_dict`; a score the
+        run did not declare is added (an aggregator score named by a plugin).
+        """
+        for name, values in statistics.items():
+            stats = self.scores.get(name)
+            if stats is None:
+                stats = self.scores[name] = ScoreStats(name)
+            stats.distribution = dict(values)
+            stats.skipped = int(values.get("skipped", stats.skipped))
 
     def add_bad_case(self, problem: CaseError) -> None:
         self.bad_cases += 1
@@ -128,25 +152,19 @@ class RunSummary:
             "exit_code": self.exit_code,
         }
 
-    def render(self) -> str:
-        """The one-screen summary printed at the end of ``rmg eval``."""
+    def render(self, scores: bool = True) -> str:
+        """The one-screen summary printed at the end of ``rmg eval``.
+
+        ``scores=False`` leaves out the score table (`score_lines`), for a
+        caller that draws its own.
+        """
         rate = f" ({self.cases / self.seconds:,.0f}/s)" if self.seconds > 0 and self.cases else ""
         lines = [f"rmg eval: {self.cases} traces graded in {self.seconds:.2f}s{rate}"]
         if self.bad_cases:
             lines.append(f"  {self.bad_cases} traces skipped as unreadable, e.g.:")
             lines += [f"    {p}" for p in self.bad_case_examples[:5]]
-        if self.scores:
-            width = max(len(n) for n in self.scores) + 2
-            lines.append(f"  {'score':<{width}}{'scored':>8}{'errors':>8}{'mean':>8}{'min':>8}{'max':>8}")
-            for stats in self.scores.values():
-                def fmt(v: Optional[float]) -> str:
-                    return f"{v:8.3f}" if v is not None else f"{'-':>8}"
-                lo = stats.minimum if stats.scored else None
-                hi = stats.maximum if stats.scored else None
-                lines.append(f"  {stats.name:<{width}}{stats.scored:>8}{stats.errors:>8}{fmt(stats.mean)}{fmt(lo)}{fmt(hi)}")
-            for stats in self.scores.values():
-                for message, count in list(stats.error_messages.items())[:3]:
-                    lines.append(f"  {stats.name} error x{count}: {message}")
+        if self.scores and scores:
+            lines += self.score_lines()
         for tally in self.sinks:
             r = tally.report
             lines.append(f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped, {tally.failed_count} FAILED" if tally.failed_count else f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped")
@@ -159,3 +177,35 @@ class RunSummary:
         if self.fatal:
             lines.append(f"  FAILED: {self.fatal}")
         return "\n".join(lines)
+
+    def score_lines(self) -> list[str]:
+        """The plain-text score table, then up to three error messages per score.
+
+        With statistics attached (`ScoreStats.distribution`) it also shows the
+        standard deviation, the median and the 95% interval of the mean.
+        """
+        def fmt(v: Optional[float]) -> str:
+            return f"{v:8.3f}" if v is not None else f"{'-':>8}"
+
+        detailed = any(s.distribution for s in self.scores.values())
+        width = max(len(n) for n in self.scores) + 2
+        head = f"  {'score':<{width}}{'scored':>8}{'errors':>8}{'mean':>8}"
+        head += f"{'std':>8}{'min':>8}{'p50':>8}{'max':>8}  95% CI of mean" if detailed else f"{'min':>8}{'max':>8}"
+        lines = [head]
+        for stats in self.scores.values():
+            lo = stats.minimum if stats.scored else None
+            hi = stats.maximum if stats.scored else None
+            row = f"  {stats.name:<{width}}{stats.scored:>8}{stats.errors:>8}{fmt(stats.mean)}"
+            if detailed:
+                d = stats.distribution or {}
+                ci = f"[{d['ci_low']:.3f}, {d['ci_high']:.3f}]" if d.get("ci_low") is not None else "-"
+                row += f"{fmt(d.get('std'))}{fmt(lo)}{fmt(d.get('p50'))}{fmt(hi)}  {ci}"
+            else:
+                row += f"{fmt(lo)}{fmt(hi)}"
+            lines.append(row)
+        for stats in self.scores.values():
+            if stats.skipped:
+                lines.append(f"  {stats.name}: {stats.skipped} cases skipped (no numeric value)")
+            for message, count in list(stats.error_messages.items())[:3]:
+                lines.append(f"  {stats.name} error x{count}: {message}")
+        return lines
