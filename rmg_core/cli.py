@@ -27,6 +27,7 @@ from .config import (
 )
 from .errors import RmgError
 from .plugin_manager import KINDS, PluginHost, load_plugins
+from .scaffold import new_plugin_command
 
 EXIT_CONFIG = 2
 
@@ -54,11 +55,13 @@ def cli() -> None:
 
 
 # -- rmg plugins ----------------------------------------------------------------
-@cli.command("plugins")
+@cli.group("plugins", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_context
 def plugins_command(ctx: click.Context, as_json: bool) -> None:
     """List installed plugins, where they come from, and what each registers."""
+    if ctx.invoked_subcommand is not None:
+        return
     host = _host(ctx)
     if as_json:
         payload = {
@@ -81,6 +84,9 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
     for info in host.skipped:
         click.echo(f"{info.name:<16} SKIPPED: {info.problem}")
 
+
+
+plugins_command.add_command(new_plugin_command)
 
 # -- rmg eval -------------------------------------------------------------------
 def _parse_value(text: str) -> Any:
