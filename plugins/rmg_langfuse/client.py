@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
 import logging
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from rmg_core import RmgError
+from rmg_core.http import parse_retry_after
 
 from .settings import ConnectionSettings, require_credentials
 
@@ -65,22 +65,6 @@ class _Retryable(Exception):
         self.status = status
         self.message = message
         self.retry_after = retry_after
-
-
-def parse_retry_after(value: Optional[str]) -> Optional[float]:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class AdaptiveLimiter:

@@ -7,7 +7,6 @@ the grader is built, not when the plugin registers.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import Any, Optional
 from pydantic import SecretStr
 
 from rmg_core import GraderError, GraderResult, GraderScore
+from rmg_core.http import parse_retry_after
 
 from .cache import VerdictCache, cache_key
 from .rubric import RUBRIC_VERSION, MalformedVerdict, build_messages, normalise, parse_verdict
@@ -38,22 +38,6 @@ class JudgeHTTPError(Exception):
         self.status = status
         self.body = body
         self.retry_after = retry_after
-
-
-def parse_retry_after(value: Optional[str]) -> Optional[float]:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return max(0.0, seconds)
 
 
 @dataclass
