@@ -23,7 +23,7 @@ import click
 
 from . import __version__
 from .config import (
-    EvalConfig, build_aggregator, build_grader, build_sink, build_source, load_config, parse_config,
+    EvalConfig, build_aggregator, build_grader, build_sink, build_source, parse_config, read_toml,
 )
 from .errors import RmgError
 from .plugin_manager import KINDS, PluginHost, load_plugins
@@ -85,8 +85,8 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{info.name:<16} SKIPPED: {info.problem}")
 
 
-
 plugins_command.add_command(new_plugin_command)
+
 
 # -- rmg eval -------------------------------------------------------------------
 def _parse_value(text: str) -> Any:
@@ -137,10 +137,8 @@ def assemble_config(
     origin = config_file or "command line"
     data: dict[str, Any] = {}
     if config_file:
-        file_config = load_config(config_file)  # validates the file on its own first
-        del file_config
-        with open(config_file, "rb") as handle:
-            data = tomllib.load(handle)
+        # Validated below, with the command-line additions, under the file's name.
+        data = read_toml(config_file)
     if source and path:
         raise RmgError(f"give either a PATH ({path!r}) or --source {source}, not both; a source's own settings go in --set source.KEY=VALUE")
     if path:

@@ -148,18 +148,22 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
     return config
 
 
-def load_config(path: str | Path, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:
-    """Read and validate a TOML config file."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The raw tables of a TOML config file; unreadable or invalid TOML is a `ConfigError` naming it."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, str(path), environ)
+
+
+def load_config(path: str | Path, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:
+    """Read and validate a TOML config file."""
+    return parse_config(read_toml(path), str(path), environ)
 
 
 def build(host: PluginHost, kind: str, config: ComponentConfig) -> Component:

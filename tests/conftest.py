@@ -13,6 +13,7 @@ import pytest
 from rmg_core import (
     Aggregator, GraderError, GraderResult, GraderScore, Grader, Settings, hookimpl, load_plugins,
 )
+from tests.fake_langfuse.fixtures import fake_langfuse  # noqa: F401  (a fixture, re-exported for every test)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "traces.jsonl"
@@ -79,5 +80,3 @@ def run_rmg(*args: str, env: Mapping[str, str] | None = None, input: str | None 
     rmg = Path(sys.executable).with_name("rmg")
     return subprocess.run([str(rmg), *args], capture_output=True, text=True, env=full_env, input=input, cwd=cwd, timeout=timeout)
 
-
-from tests.fake_langfuse.fixtures import fake_langfuse  # noqa: E402,F401  (a fixture, re-exported for every test)
