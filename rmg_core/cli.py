@@ -22,12 +22,11 @@ from typing import Any, Optional
 import click
 
 from . import __version__
-from .config import (
-    EvalConfig, build_aggregator, build_grader, build_sink, build_source, parse_config, read_toml,
-)
+from .config import EvalConfig, build_components, parse_config, read_toml
 from .errors import RmgError
 from .plugin_manager import KINDS, PluginHost, load_plugins
 from .scaffold import new_plugin_command
+from .worker.command import worker_command
 
 EXIT_CONFIG = 2
 
@@ -86,6 +85,7 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
 
 
 plugins_command.add_command(new_plugin_command)
+cli.add_command(worker_command)
 
 
 # -- rmg eval -------------------------------------------------------------------
@@ -175,32 +175,15 @@ async def _run(host: PluginHost, config: EvalConfig, observers: tuple[Any, ...] 
     """Build the components, run the pipeline; return the `RunSummary` and the run's `RunInfo`."""
     from .pipeline import run_evaluation
     from .reporting.metadata import run_info
-    from .runner import GradingRunner
 
-    assert config.source is not None
-    source = build_source(host, config.source)
-    grader_configs: dict[str, Any] = {}
-    timeouts: dict[str, float] = {}
-    for name, table in config.graders.items():
-        grader_configs[name] = (build_grader(host, table), table.fields)
-        seconds = table.timeout or config.run.timeout
-        if seconds:
-            timeouts[name] = seconds
-    aggregators = {name: build_aggregator(host, table) for name, table in config.aggregators.items()}
-    sinks = [build_sink(host, table) for table in config.sinks]
-    runner = GradingRunner(
-        grader_configs=grader_configs,
-        max_concurrency=config.run.max_concurrency,
-        aggregators=aggregators,
-        timeout=timeouts or None,
-    )
+    built = build_components(host, config)
     info = run_info(
-        host, source, {n: g for n, (g, _) in grader_configs.items()}, aggregators, sinks,
-        fields={n: f for n, (_, f) in grader_configs.items()},
+        host, built.source, {n: g for n, (g, _) in built.graders.items()}, built.aggregators, built.sinks,
+        fields={n: f for n, (_, f) in built.graders.items()},
     )
-    names = [f"{t.plugin}({t.settings.get('path')})" if t.settings.get("path") else t.plugin for t in config.sinks]
     summary = await run_evaluation(
-        source, runner, sinks, chunk_size=config.run.chunk_size, sink_names=names, observers=observers, progress=progress,
+        built.source, built.runner, built.sinks, chunk_size=config.run.chunk_size, sink_names=built.sink_names,
+        observers=observers, progress=progress,
     )
     return summary, info
 

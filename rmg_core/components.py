@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from typing import Any, AsyncIterator, ClassVar, Mapping, Sequence
+from datetime import datetime
+from typing import Any, AsyncIterator, ClassVar, Mapping, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -148,9 +149,37 @@ class Source(Component, ABC):
     async def aclose(self) -> None:
         """Release connections and files.  Called once, on every exit path."""
 
+    # -- optional: what `rmg worker` uses when a source offers it --------------------------
+    def windowed(self, start: Optional[datetime], end: datetime) -> Optional["Source"]:
+        """A new source of just the traces whose timestamp is in ``[start, end)`` (aware UTC datetimes).
+
+        ``start`` is ``None`` for "from the beginning".  The result must keep
+        every other setting of this source and narrow (never widen) a time
+        range the user configured.  Return ``None`` (the default) when the
+        source cannot filter by time: the worker then reads all of it each
+        cycle and relies on its ledger to grade only what is new.
+        """
+        return None
+
+    def only(self, trace_ids: Sequence[str]) -> Optional["Source"]:
+        """A new source of just these traces, in any order; a trace that no longer exists is left out.
+
+        The worker uses it to retry failed traces older than the current
+        window.  Return ``None`` (the default) when the source cannot look
+        traces up by id: failed traces are then retried only while they are
+        inside the window the worker reads.
+        """
+        return None
+
 
 class Sink(Component, ABC):
-    """Writes score records and says exactly which it could not write."""
+    """Writes score records and says exactly which it could not write.
+
+    ``rmg worker`` records a score as done once ``write`` has returned and
+    reported it written, so ``write`` must not return before its records are
+    stored (or handed to the operating system); a sink that buffers flushes
+    in ``write``, not only in ``close``.
+    """
 
     async def open(self) -> None:
         """Prepare to write (open files, check credentials).  Raise `SinkError` if impossible."""

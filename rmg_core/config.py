@@ -33,14 +33,18 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .components import Aggregator, Component, Grader, Sink, Source
 from .errors import ConfigError
 from .plugin_manager import PluginHost
+
+if TYPE_CHECKING:
+    from .runner import GradingRunner
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: Keys of a grader table that configure the runner, not the grader's own settings.
@@ -75,6 +79,8 @@ class EvalConfig(BaseModel):
     graders: dict[str, ComponentConfig] = Field(default_factory=dict)
     aggregators: dict[str, ComponentConfig] = Field(default_factory=dict)
     sinks: list[ComponentConfig] = Field(default_factory=list)
+    #: The raw ``[worker]`` table; `rmg worker` validates it, `rmg eval` ignores it.
+    worker: dict[str, Any] = Field(default_factory=dict)
     origin: str = "command line"
 
 
@@ -123,7 +129,7 @@ def _component(table: Any, where: str, environ: Mapping[str, str], grader: bool 
 def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:
     """Validate a config mapping (as read from TOML); errors name ``origin`` and the table."""
     env = os.environ if environ is None else environ
-    known = {"run", "source", "graders", "aggregators", "sinks"}
+    known = {"run", "source", "graders", "aggregators", "sinks", "worker"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown table(s) {', '.join(unknown)}; valid tables: {', '.join(sorted(known))}")
@@ -132,6 +138,10 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
     except ValidationError as exc:
         raise ConfigError(f"{origin} [run]: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
     config = EvalConfig(run=run, origin=origin)
+    worker = data.get("worker", {})
+    if not isinstance(worker, dict):
+        raise ConfigError(f"{origin}: [worker] must be a table of worker settings (interval, overlap, ...)")
+    config.worker = expand_env(worker, f"{origin} [worker]", env)
     if "source" in data:
         config.source = _component(data["source"], f"{origin} [source]", env)
     for kind in ("graders", "aggregators"):
@@ -191,3 +201,41 @@ def build_aggregator(host: PluginHost, config: ComponentConfig) -> Aggregator:
 
 def build_sink(host: PluginHost, config: ComponentConfig) -> Sink:
     return build(host, "sink", config)  # type: ignore[return-value]
+
+
+@dataclass
+class Components:
+    """Everything a config builds: the source, graders (with field mappings), aggregators, sinks, runner."""
+
+    source: Source
+    graders: dict[str, tuple[Grader, Optional[dict[str, str]]]]
+    aggregators: dict[str, Aggregator]
+    sinks: list[Sink]
+    sink_names: list[str]
+    runner: "GradingRunner"
+
+
+def build_components(host: PluginHost, config: EvalConfig) -> Components:
+    """Instantiate every component of ``config`` and the runner that grades with them."""
+    from .runner import GradingRunner
+
+    if config.source is None:
+        raise ConfigError(f"{config.origin}: no [source] table: say where traces come from")
+    source = build_source(host, config.source)
+    graders: dict[str, tuple[Grader, Optional[dict[str, str]]]] = {}
+    timeouts: dict[str, float] = {}
+    for name, table in config.graders.items():
+        graders[name] = (build_grader(host, table), table.fields)
+        seconds = table.timeout or config.run.timeout
+        if seconds:
+            timeouts[name] = seconds
+    aggregators = {name: build_aggregator(host, table) for name, table in config.aggregators.items()}
+    sinks = [build_sink(host, table) for table in config.sinks]
+    runner = GradingRunner(
+        grader_configs=dict(graders),
+        max_concurrency=config.run.max_concurrency,
+        aggregators=aggregators,
+        timeout=timeouts or None,
+    )
+    names = [f"{t.plugin}({t.settings.get('path')})" if t.settings.get("path") else t.plugin for t in config.sinks]
+    return Components(source, graders, aggregators, sinks, names, runner)

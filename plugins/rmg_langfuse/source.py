@@ -160,6 +160,11 @@ class LangfuseSource(Source):
             version=s.version, expand_metadata=expand, page_size=s.page_size,
         )
 
+        #: Set by `only`: read just these traces, by id.
+        self._only: Optional[list[str]] = None
+        #: Set by `windowed` when the asked window and the configured range do not meet.
+        self._empty = False
+
     @property
     def client(self) -> "LangfuseClient":
         if self._client is None:
@@ -173,7 +178,38 @@ class LangfuseSource(Source):
             await self._client.aclose()
             self._client = None
 
+    # -- for rmg worker ----------------------------------------------------------------------
+    def _copy(self, **changes: Any) -> "LangfuseSource":
+        settings = {name: getattr(self.settings, name) for name in type(self.settings).model_fields}
+        settings.update(changes)
+        clone = type(self)(transport=self._transport, **settings)
+        clone.api = self.api  # an "auto" already resolved stays resolved
+        return clone
+
+    def windowed(self, start: Optional[datetime], end: datetime) -> "LangfuseSource":
+        """The traces with a timestamp in ``[start, end)``, inside the configured from/to range."""
+        s = self.settings
+        lo = max((t for t in (utc(start), s.from_timestamp) if t is not None), default=None)
+        hi = min(t for t in (utc(end), s.to_timestamp) if t is not None)
+        if lo is not None and lo >= hi:
+            clone = self._copy(from_timestamp=None, to_timestamp=hi)
+            clone._empty = True
+            return clone
+        return self._copy(from_timestamp=lo, to_timestamp=hi)
+
+    def only(self, trace_ids: Sequence[str]) -> "LangfuseSource":
+        """Just these traces, looked up one by one (v2: ``?traceId=``; legacy: ``/traces/{id}``).
+
+        Every configured filter still applies, except the time range: these
+        are traces the worker already read once, retried after a failure.
+        """
+        clone = self._copy(from_timestamp=None, to_timestamp=None, limit=None)
+        clone._only = list(dict.fromkeys(trace_ids))
+        return clone
+
     async def cases(self) -> AsyncIterator[EvalCase | CaseError]:
+        if self._empty:
+            return
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.settings.prefetch_pages)
         producer = asyncio.create_task(self._produce(queue))
         try:
@@ -244,6 +280,10 @@ class LangfuseSource(Source):
         from .client import LangfuseHTTPError
         from .traces import legacy_pages, v2_pages
 
+        if self._only is not None:
+            async for page in self._pages_by_id(self._only):
+                yield page
+            return
         if self.api != "legacy":
             pages = v2_pages(self.client, self.query)
             try:
@@ -263,6 +303,27 @@ class LangfuseSource(Source):
                 return
         async for page in legacy_pages(self.client, self.query):
             yield page
+
+    async def _pages_by_id(self, ids: Sequence[str]) -> AsyncIterator[list[TraceRow]]:
+        from .client import LangfuseHTTPError
+        from .traces import legacy_row_of_trace, v2_rows_of_trace
+
+        async def one(trace_id: str) -> list[TraceRow]:
+            if self.api != "legacy":
+                try:
+                    rows = await v2_rows_of_trace(self.client, trace_id, self.query)
+                    self.api = "v2"
+                    return rows
+                except LangfuseHTTPError as exc:
+                    if self.api != "auto" or exc.status not in (404, 405):
+                        raise
+                    self.api = "legacy"
+            return await legacy_row_of_trace(self.client, trace_id)
+
+        step = max(1, self.settings.max_concurrency)
+        for start in range(0, len(ids), step):
+            found = await asyncio.gather(*(one(t) for t in ids[start:start + step]))
+            yield [row for rows in found for row in rows]
 
     def _matches(self, row: TraceRow) -> bool:
         """Re-check the filters on what came back: v2 cannot filter on release, and a server may ignore a filter."""

@@ -235,3 +235,32 @@ async def legacy_pages(client: LangfuseClient, query: TraceQuery) -> AsyncIterat
         if not rows or (isinstance(total_pages, int) and page >= total_pages):
             return
         page += 1
+
+
+async def v2_rows_of_trace(client: LangfuseClient, trace_id: str, query: TraceQuery) -> list[TraceRow]:
+    """The root row of one trace by id (``GET /api/public/v2/observations?traceId=...``); empty if it is gone."""
+    params: dict[str, Any] = {"fields": V2_FIELDS, "limit": 10, "traceId": trace_id, "isRootObservation": "true"}
+    if query.expand_metadata:
+        params["expandMetadata"] = ",".join(query.expand_metadata)
+    body = (await client.request("GET", V2_PATH, params=params, label=f"GET {V2_PATH}?traceId")).json()
+    rows = [_row_from_v2(obs) for obs in body.get("data") or () if isinstance(obs, dict)]
+    return _prefer_physical_roots([r for r in rows if r.id == trace_id])[:1]
+
+
+async def legacy_row_of_trace(client: LangfuseClient, trace_id: str) -> list[TraceRow]:
+    """One trace by id (``GET /api/public/traces/{traceId}``); empty if the server says 404."""
+    from urllib.parse import quote
+
+    from .client import LangfuseHTTPError
+
+    try:
+        response = await client.request(
+            "GET", f"{LEGACY_PATH}/{quote(trace_id, safe='')}", params={"fields": "core,io"},
+            label=f"GET {LEGACY_PATH}/{{traceId}}",
+        )
+    except LangfuseHTTPError as exc:
+        if exc.status == 404:
+            return []
+        raise
+    body = response.json()
+    return [_row_from_legacy(body)] if isinstance(body, dict) else []

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
-from typing import IO, Any, Optional, Sequence
+from typing import IO, Any, Literal, Optional, Sequence
 
 from pydantic import Field
 
@@ -21,8 +22,13 @@ COLUMNS = (
 
 
 class LocalSinkSettings(Settings):
-    path: str = Field(description="The file to write (replaced on each run); '-' writes JSONL to standard output.")
+    path: str = Field(description="The file to write; '-' writes JSONL to standard output.")
     format: Format = "auto"
+    mode: Literal["replace", "append"] = Field(
+        "replace",
+        description="replace: the file holds this run's scores only (a re-run never duplicates); "
+        "append: add to the file (for `rmg worker`; a re-graded score is appended again, the last line wins).",
+    )
     write_errors: bool = Field(True, description="Write GraderError records (value null, 'error' set).")
 
 
@@ -51,7 +57,11 @@ def record_row(record: ScoreRecord) -> dict[str, Any]:
 
 
 class LocalFileSink(Sink):
-    """Scores to a local file.  The file is replaced, so a re-run never duplicates."""
+    """Scores to a local file: replaced each run (a re-run never duplicates), or appended to.
+
+    Each ``write`` flushes to the operating system before it returns, so the
+    scores it reports written survive the process being killed.
+    """
 
     name = "local"
     Settings = LocalSinkSettings
@@ -65,16 +75,20 @@ class LocalFileSink(Sink):
 
     async def open(self) -> None:
         path = self.settings.path
+        exists = False  # a CSV appended to an existing file must not repeat its header
         if path == "-":
             self._handle = sys.stdout
         else:
             try:
-                self._handle = open(path, "w", encoding="utf-8", newline="" if self.format == "csv" else None)
+                exists = self.settings.mode == "append" and os.path.exists(path) and os.path.getsize(path) > 0
+                self._handle = open(path, "a" if self.settings.mode == "append" else "w", encoding="utf-8",
+                                    newline="" if self.format == "csv" else None)
             except OSError as exc:
                 raise SinkError(f"sink 'local': cannot write {path!r}: {exc.strerror}; check the directory exists and is writable") from None
         if self.format == "csv":
             self._csv = csv.DictWriter(self._handle, fieldnames=COLUMNS)
-            self._csv.writeheader()
+            if not exists:
+                self._csv.writeheader()
 
     async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
         if self._handle is None:
@@ -96,14 +110,15 @@ class LocalFileSink(Sink):
                 report.written += 1
             except (OSError, ValueError) as exc:
                 report.failed.append(WriteFailure.of(record, f"{type(exc).__name__}: {exc}"))
-        if lines:
-            try:
+        try:
+            if lines:
                 self._handle.write("\n".join(lines) + "\n")
-            except OSError as exc:
-                # Nothing of this batch can be trusted to be on disk.
-                written = [r for r in records if not (r.is_error and not self.settings.write_errors)]
-                report.written = 0
-                report.failed.extend(WriteFailure.of(r, f"OSError: {exc}") for r in written)
+            self._handle.flush()
+        except OSError as exc:
+            # Nothing of this batch can be trusted to be on disk.
+            written = [r for r in records if not (r.is_error and not self.settings.write_errors)]
+            report.written = 0
+            report.failed.extend(WriteFailure.of(r, f"OSError: {exc}") for r in written)
         return report
 
     async def close(self) -> WriteReport:

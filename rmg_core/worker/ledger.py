@@ -1,0 +1,151 @@
+"""Deciding from the ledger whether a trace needs grading, and what its grading left behind.
+
+A trace is graded when any of its scores is new, was made by a different
+configuration (fingerprint), was made from a different version of the trace
+(content), or failed and its retry time has come.  It is skipped when every
+score is ``scored`` (or ``dead``) for this configuration and this content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+from ..cases import EvalCase
+from ..components import Aggregator, Grader
+from ..records import ScoreRecord
+from .state import LedgerRow, Outcome
+
+NEW, CHANGED, RETRY = "new", "changed", "retry"
+
+
+def sample_fraction(trace_id: str) -> float:
+    """Where a trace id falls in [0, 1): the same on every run, machine and Python version."""
+    digest = hashlib.sha256(trace_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def content_hash(case: EvalCase) -> str:
+    """A short hash of everything a grader sees of a case: a changed trace gets a new one."""
+    fields = case.grader_fields()
+    payload = json.dumps(
+        [fields.get("input"), fields.get("prediction"), fields.get("reference"), fields.get("metadata")],
+        sort_keys=True, default=str, ensure_ascii=False,
+    )
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def score_plan(
+    graders: Mapping[str, tuple[Grader, Optional[Mapping[str, str]]]], aggregators: Mapping[str, Aggregator]
+) -> dict[str, str]:
+    """Score name -> the fingerprint of what produces it.
+
+    A grader's covers its plugin, version, settings and field mapping; an
+    aggregator's also covers every grader's, since its inputs change with them.
+    """
+    plan: dict[str, str] = {}
+    for name, (grader, fields) in graders.items():
+        plan[name] = _hash([grader.fingerprint(), sorted((fields or {}).items())])
+    inputs = sorted(plan.items())
+    for name, aggregator in aggregators.items():
+        plan[name] = _hash([aggregator.fingerprint(), inputs])
+    return plan
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def needs_grading(plan: Mapping[str, str], content: str, rows: Mapping[str, LedgerRow], now: float) -> Optional[str]:
+    """Why a case must be graded (`NEW`, `CHANGED`, `RETRY`), or ``None`` to skip it."""
+    reason: Optional[str] = None
+    for name, fingerprint in plan.items():
+        row = rows.get(name)
+        if row is None:
+            reason = reason or NEW
+        elif row.fingerprint != fingerprint or row.content != content:
+            reason = CHANGED if reason in (None, RETRY) else reason
+        elif row.status == "failed" and (row.next_attempt is None or row.next_attempt <= now):
+            reason = reason or RETRY
+    return reason
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int
+    backoff: float
+    backoff_max: float
+
+    def delay(self, attempts: int) -> float:
+        """Wait after the ``attempts``-th failure: backoff, doubling, capped."""
+        return min(self.backoff * 2 ** max(0, attempts - 1), self.backoff_max)
+
+
+@dataclass
+class PendingCase:
+    """A case on its way through grading and writing, with what the ledger said of it."""
+
+    content: str
+    rows: Mapping[str, LedgerRow]
+    trace_time: Optional[float]
+
+
+@dataclass
+class Tally:
+    scored: int = 0
+    failed: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def outcome_of(
+    record: ScoreRecord, failure: Optional[str], plan: Mapping[str, str], pending: PendingCase,
+    policy: RetryPolicy, now: float,
+) -> Outcome:
+    """The ledger row a written (or failed) record leaves.
+
+    ``failure`` is the sink's message when a sink could not write it; a
+    grader error is a failure too.  Attempts count up while the configuration
+    and the trace stay the same, and start again when either changes.
+    """
+    name = record.name
+    fingerprint = plan.get(name, record.config_fingerprint or "")
+    prior = pending.rows.get(name)
+    same = prior is not None and prior.fingerprint == fingerprint and prior.content == pending.content
+    attempts = (prior.attempts if same and prior is not None else 0) + 1
+    error = failure or (f"grader error: {record.error}" if record.is_error else None)
+    if error is None:
+        status, next_attempt = "scored", None
+    elif attempts >= policy.max_attempts:
+        status, next_attempt = "dead", None
+    else:
+        status, next_attempt = "failed", now + policy.delay(attempts)
+    return Outcome(
+        trace_id=record.trace_id, score=name, fingerprint=fingerprint, content=pending.content, status=status,
+        attempts=attempts, last_error=error[:2000] if error else None, next_attempt=next_attempt,
+        trace_time=pending.trace_time,
+    )
+
+
+def missing_outcomes(
+    trace_id: str, plan: Mapping[str, str], pending: PendingCase, message: str, policy: RetryPolicy, now: float,
+) -> list[Outcome]:
+    """Failures for every score of a trace the source no longer returns (deleted, or out of reach)."""
+    out = []
+    for name, fingerprint in plan.items():
+        prior = pending.rows.get(name)
+        attempts = (prior.attempts if prior is not None and prior.fingerprint == fingerprint else 0) + 1
+        dead = attempts >= policy.max_attempts
+        out.append(Outcome(
+            trace_id=trace_id, score=name, fingerprint=fingerprint,
+            content=prior.content if prior is not None else "", status="dead" if dead else "failed",
+            attempts=attempts, last_error=message, next_attempt=None if dead else now + policy.delay(attempts),
+            trace_time=pending.trace_time,
+        ))
+    return out
+
+
+def plan_names(plan: Mapping[str, str]) -> Sequence[str]:
+    return list(plan)
