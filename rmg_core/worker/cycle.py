@@ -64,11 +64,17 @@ class CycleStats:
     error: Optional[str] = None
     watermark: Optional[str] = None
     seconds: float = 0.0
+    #: Time spent waiting on the source, in the sinks' writes, and in ledger reads and writes.
+    #: The stages overlap, so these do not add up to ``seconds``; grading is the rest.
+    source_seconds: float = 0.0
+    sink_seconds: float = 0.0
+    ledger_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["seconds"] = round(self.seconds, 3)
+        for key in ("seconds", "source_seconds", "sink_seconds", "ledger_seconds"):
+            data[key] = round(data[key], 3)
         return data
 
 
@@ -150,7 +156,9 @@ class DueCases(Source):
                     self.stats.skipped += 1  # listed twice in one cycle; already on its way
                 else:
                     kept.append(case)
+            t0 = time.perf_counter()
             rows = self.state.lookup([c.id for c in kept]) if kept else {}
+            self.stats.ledger_seconds += time.perf_counter() - t0
             now = time.time()
             for case in kept:
                 content = content_hash(case)
@@ -189,8 +197,10 @@ class DueCases(Source):
         try:
             while True:
                 if queue.empty():
+                    waited = time.perf_counter()
                     getter = asyncio.ensure_future(queue.get())
                     await asyncio.wait({getter, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    self.stats.source_seconds += time.perf_counter() - waited
                     if not getter.done():
                         getter.cancel()
                         return
@@ -261,6 +271,13 @@ class LedgerSink(Sink):
         self._open = True
 
     async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
+        started = time.perf_counter()
+        try:
+            return await self._write(records)
+        finally:
+            self.stats.sink_seconds += time.perf_counter() - started
+
+    async def _write(self, records: Sequence[ScoreRecord]) -> WriteReport:
         failures: dict[str, str] = {}
         if not self._open:
             try:
@@ -302,7 +319,9 @@ class LedgerSink(Sink):
                     self.stats.failed += 1
                 if len(self.stats.errors) < 5 and outcome.last_error:
                     self.stats.errors.append(f"{record.trace_id} {record.name}: {outcome.last_error}")
+        t0 = time.perf_counter()
         self.state.record(outcomes)
+        self.stats.ledger_seconds += time.perf_counter() - t0
         self.stats.graded += len(done)
         for trace_id in done:
             self.pending.pop(trace_id, None)

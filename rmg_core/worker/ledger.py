@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
 
 from ..cases import EvalCase
 from ..components import Aggregator, Grader
@@ -92,14 +92,6 @@ class PendingCase:
     trace_time: Optional[float]
 
 
-@dataclass
-class Tally:
-    scored: int = 0
-    failed: int = 0
-    dead: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
 def outcome_of(
     record: ScoreRecord, failure: Optional[str], plan: Mapping[str, str], pending: PendingCase,
     policy: RetryPolicy, now: float,
@@ -146,6 +138,3 @@ def missing_outcomes(
         ))
     return out
 
-
-def plan_names(plan: Mapping[str, str]) -> Sequence[str]:
-    return list(plan)

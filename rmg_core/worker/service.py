@@ -30,6 +30,8 @@ from .state import WorkerState
 
 #: Weight of the newest cycle in the arrival-rate estimate ``rmg worker status`` shows.
 _RATE_WEIGHT = 0.3
+#: Seconds between two prunings of the ledger (``retain``).
+_PRUNE_EVERY = 3600.0
 
 
 def _iso(when: Optional[datetime]) -> Optional[str]:
@@ -64,7 +66,8 @@ class CycleLog:
         )
         window = f"window {s.window_start or 'start'} .. {s.window_end}" if s.window_end else "whole source"
         text = (f"cycle {s.cycle} {s.status}: read {s.read}, skipped {s.skipped}, {graded}, {scores}{extra}; "
-                f"{window}; {s.seconds:.2f}s")
+                f"{window}; {s.seconds:.2f}s (source {s.source_seconds:.2f}s, sinks {s.sink_seconds:.2f}s, "
+                f"ledger {s.ledger_seconds:.2f}s)")
         if s.error:
             text += f"; {s.error}"
         self.event("cycle", text, **{k: v for k, v in s.as_dict().items() if k != "errors" or v})
@@ -188,6 +191,8 @@ class Worker:
         else:
             self.state.set_watermark(end)
             self._update_rate(old_watermark, end, stats)
+            if windowed is not None:
+                self._prune(start)
         stats.watermark = _iso(self.state.watermark)
         stats.seconds = time.perf_counter() - t0
         self.state.set_meta("last_cycle", json.dumps(stats.as_dict()))
@@ -195,6 +200,24 @@ class Worker:
             self.state.set_meta("last_ok_cycle", json.dumps(stats.as_dict()))
         self.log.cycle(stats)
         return stats
+
+    def _prune(self, window_start: Optional[datetime]) -> None:
+        """Forget rows older than ``retain`` (and than the window), at most once an hour.
+
+        Only for a windowed source: a source read whole every cycle would
+        hand the forgotten traces back, and they would be graded again.
+        """
+        if not self.settings.retain or window_start is None:
+            return
+        last = float(self.state.get_meta("last_prune") or 0)
+        if time.time() - last < _PRUNE_EVERY:
+            return
+        before = min(time.time() - self.settings.retain, window_start.timestamp())
+        pruned = self.state.prune(before)
+        self.state.set_meta("last_prune", repr(time.time()))
+        if pruned:
+            self.log.event("pruned", f"forgot {pruned} ledger row(s) of traces older than "
+                           f"{format_duration(self.settings.retain)}", rows=pruned)
 
     def _update_rate(self, old: Optional[datetime], new: datetime, stats: CycleStats) -> None:
         """Traces per second arriving, smoothed over cycles: what the backlog estimate multiplies."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import ConfigError
 from .durations import parse_duration
 
-_DURATIONS = ("interval", "overlap", "settle", "lookback", "retry_backoff", "retry_backoff_max")
+_DURATIONS = ("interval", "overlap", "settle", "lookback", "retry_backoff", "retry_backoff_max", "retain")
 
 
 class WorkerSettings(BaseModel):
@@ -35,10 +35,17 @@ class WorkerSettings(BaseModel):
     retry_backoff: float = Field(60.0, description="Wait before the first retry of a failed score; doubles per attempt (default 1m).")
     retry_backoff_max: float = Field(3600.0, description="Longest wait between two retries (default 1h).")
     retry_batch: int = Field(500, ge=1, description="Most failed traces fetched again by id per cycle.")
+    retain: Optional[float] = Field(
+        2592000.0,
+        description="Forget scored and dead ledger rows of traces older than this (default 30d), so the state "
+        "stays bounded; only with a source that reads time windows. 0 keeps everything.",
+    )
 
     @field_validator(*_DURATIONS, mode="before")
     @classmethod
-    def _duration(cls, value: Any, info: Any) -> float:
+    def _duration(cls, value: Any, info: Any) -> Optional[float]:
+        if value is None:
+            return None
         return parse_duration(value, info.field_name)
 
 

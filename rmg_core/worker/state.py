@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple, Optional, Sequence
+from typing import Any, Iterable, NamedTuple, Optional, Sequence
 
 from ..errors import RmgError
 
@@ -246,6 +246,14 @@ class WorkerState:
         params.append(limit)
         return [row[0] for row in self.conn.execute(sql, params)]
 
+    def prune(self, before: float) -> int:
+        """Forget scored and dead rows of traces older than ``before`` (epoch seconds); failed rows stay."""
+        with self.transaction():
+            cursor = self.conn.execute(
+                "DELETE FROM ledger WHERE trace_time < ? AND status != 'failed'", (before,)
+            )
+        return cursor.rowcount
+
     def counts(self) -> Counts:
         counts = Counts()
         for status, n in self.conn.execute(
@@ -306,6 +314,3 @@ def _read_owner(path: Path) -> str:
     return f" (pid {owner.get('pid')} on {owner.get('host')}, since {owner.get('since')})"
 
 
-def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
