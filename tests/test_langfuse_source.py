@@ -427,3 +427,58 @@ def test_memory_does_not_grow_with_the_number_of_traces() -> None:
 
     small, large = peak(400), peak(4_000)
     assert large < small * 1.5, (small, large)
+
+
+# -- what rmg worker uses: windowed() and only() ------------------------------------------------
+def test_windowed_narrows_the_configured_range_and_keeps_the_other_settings() -> None:
+    log: list[httpx.Request] = []
+    source = make_source(v2_server([root_obs(i) for i in range(3)], log=log), page_size=50, user_id="u1",
+                         from_timestamp="2026-01-01T00:00:00Z", to_timestamp="2026-01-01T12:00:00Z")
+    window = source.windowed(datetime(2025, 12, 31, tzinfo=timezone.utc), datetime(2026, 1, 1, 6, tzinfo=timezone.utc))
+    assert window is not source and window.settings.user_id == "u1" and window.settings.page_size == 50
+    assert window.settings.from_timestamp == datetime(2026, 1, 1, tzinfo=timezone.utc)  # the configured start wins
+    assert window.settings.to_timestamp == datetime(2026, 1, 1, 6, tzinfo=timezone.utc)  # the window's end wins
+    collect(window)
+    params = log[0].url.params
+    assert params["fromStartTime"] == "2026-01-01T00:00:00.000Z" and params["toStartTime"] == "2026-01-01T06:00:00.000Z"
+    assert "secret" not in repr(window)
+
+
+def test_a_window_outside_the_configured_range_reads_nothing() -> None:
+    log: list[httpx.Request] = []
+    source = make_source(v2_server([root_obs(1)], log=log), to_timestamp="2026-01-01T00:00:00Z")
+    window = source.windowed(datetime(2026, 2, 1, tzinfo=timezone.utc), datetime(2026, 3, 1, tzinfo=timezone.utc))
+    assert collect(window) == [] and log == []
+
+
+def test_only_looks_traces_up_by_id_with_v2_and_ignores_the_time_range() -> None:
+    log: list[httpx.Request] = []
+    stored = {f"trace-{i:04d}": root_obs(i) for i in range(5)}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        wanted = request.url.params["traceId"]
+        return httpx.Response(200, json={"data": [stored[wanted]] if wanted in stored else [], "meta": {}})
+
+    source = make_source(handler, from_timestamp="2030-01-01T00:00:00Z")
+    cases = collect(source.only(["trace-0003", "gone", "trace-0001", "trace-0003"]))
+    assert sorted(c.id for c in cases) == ["trace-0001", "trace-0003"]
+    assert sorted(r.url.params["traceId"] for r in log) == ["gone", "trace-0001", "trace-0003"]
+    assert all(r.url.params["isRootObservation"] == "true" and "fromStartTime" not in r.url.params for r in log)
+
+
+def test_only_with_the_legacy_api_leaves_out_a_deleted_trace() -> None:
+    log: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        trace_id = request.url.path.rsplit("/", 1)[-1]
+        if trace_id == "trace-0002":
+            return httpx.Response(200, json=legacy_trace(2))
+        return httpx.Response(404, json={"message": f"Trace {trace_id} not found within authorized project"})
+
+    source = make_source(handler, api="legacy")
+    cases = collect(source.only(["trace-0002", "deleted"]))
+    assert [c.id for c in cases] == ["trace-0002"] and cases[0].output == "out 2"
+    assert sorted(r.url.path for r in log) == ["/api/public/traces/deleted", "/api/public/traces/trace-0002"]
+    assert all(r.url.params["fields"] == "core,io" for r in log)
