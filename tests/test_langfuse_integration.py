@@ -203,3 +203,22 @@ def test_nested_chat_null_and_megabyte_traces(fake_langfuse: FakeLangfuse) -> No
     stored = fake_langfuse.scores_by_trace_and_name()
     assert ("null", "length") not in stored and ("chat", "exact") in stored and ("big", "exact") in stored
     assert json.dumps(fake_langfuse.scores()).count("sk-lf") == 0
+
+
+@pytest.mark.parametrize("api", ["v2", "legacy"])
+def test_only_and_windowed_requests_follow_the_spec(fake_langfuse: FakeLangfuse, api: str) -> None:
+    """The worker's by-id lookups and time windows, against the spec-validating fake, on both APIs."""
+    ids = fake_langfuse.seed_traces(30)
+    source = LangfuseSource(**creds(fake_langfuse), api=api)
+
+    async def read(src: LangfuseSource) -> list[str]:
+        try:
+            return [c.id async for c in src.cases()]
+        finally:
+            await src.aclose()
+
+    found = asyncio.run(read(source.only([ids[3], ids[17], "no-such-trace"])))
+    assert sorted(found) == sorted([ids[3], ids[17]])
+    stamps = sorted(t.timestamp for t in fake_langfuse.app.store.traces.values())
+    window = source.windowed(stamps[10], stamps[20])
+    assert len(asyncio.run(read(window))) == 10

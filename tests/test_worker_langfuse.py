@@ -300,6 +300,11 @@ def test_an_idle_cycle_costs_one_request_and_grades_nothing(tmp_path: Path) -> N
         assert set(delta) == {"GET /api/public/v2/observations"}
         assert cycles_run <= delta["GET /api/public/v2/observations"] <= cycles_run + 1
         assert fake.stats()["scoreWrites"] == 150
+        # Secrets never reach the log or the state file.
+        state_bytes = b"".join(p.read_bytes() for p in tmp_path.glob("state.sqlite3*"))
+        for text in (first.stderr, again.stderr, "".join(worker.lines)):
+            assert fake.secret_key not in text
+        assert fake.secret_key.encode() not in state_bytes
 
 
 def test_failed_writes_of_old_traces_are_retried_by_id(tmp_path: Path) -> None:
