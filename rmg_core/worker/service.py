@@ -117,7 +117,7 @@ class Worker:
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self, once: bool = False) -> int:
-        """Cycle until stopped (or once).  0 on a clean stop; with ``once``, 1 if the cycle left work undone."""
+        """Cycle until stopped (or once).  0 on a clean stop; with ``once``, 1 if the cycle failed or a score was not written."""
         self.install_signal_handlers()
         self.log.event("started", f"started: state {self.state.path}, every {format_duration(self.settings.interval)}, "
                        f"scores {', '.join(self.plan)}", state=str(self.state.path), interval=self.settings.interval,
@@ -128,7 +128,8 @@ class Worker:
                 started = time.monotonic()
                 stats = await self.cycle()
                 if once:
-                    exit_code = 1 if (stats.status != "ok" or stats.failed or stats.dead) else 0
+                    # A signal-stopped cycle is a clean stop (0); a failed cycle or an unwritten score is not.
+                    exit_code = 1 if (stats.status == "failed" or stats.failed or stats.dead) else 0
                     break
                 wait = max(0.0, self.settings.interval - (time.monotonic() - started))
                 try:
@@ -156,28 +157,14 @@ class Worker:
         return min(start, end), end
 
     async def cycle(self) -> CycleStats:
-        """One cycle; never raises for a source or sink failure (it is logged and retried next cycle)."""
+        """One cycle; never raises for a source, sink or grader failure (it is logged, and retried next cycle)."""
         self.cycles += 1
         t0 = time.perf_counter()
         stats = CycleStats(cycle=self.cycles, started=_iso(self.clock()) or "")
         start, end = self.window()
         old_watermark = self.state.watermark
-        windowed = self.c.source.windowed(start, end)
-        if windowed is not None:
-            stats.window_start, stats.window_end = _iso(start), _iso(end)
-        retry_source, retry_ids = None, []
-        if windowed is not None:
-            # Failed traces older than the window are fetched by id; younger ones are in the window anyway.
-            retry_ids = self.state.due_retries(time.time(), start.timestamp() if start else None, self.settings.retry_batch)
-            retry_source = self.c.source.only(retry_ids) if retry_ids else None
-        self.ledger_sink.start_cycle(stats)
-        due = DueCases(
-            [windowed if windowed is not None else self.c.source], state=self.state, plan=self.plan,
-            pending=self.ledger_sink.pending, stats=stats, stop=self.stop,
-            window_end=end, sample_rate=self.settings.sample_rate, pacer=self.pacer, policy=self.policy,
-            retry_ids=retry_ids if retry_source is not None else (), retry_source=retry_source,
-        )
         try:
+            due = self._due_cases(start, end, stats)
             summary = await run_evaluation(due, self.c.runner, [self.ledger_sink], chunk_size=self.chunk_size, sink_names=["worker"])
             # Scores that could not be written are in the ledger (and stats) as failed;
             # what is left here is a failure of the source or of opening a sink.
@@ -191,7 +178,7 @@ class Worker:
         else:
             self.state.set_watermark(end)
             self._update_rate(old_watermark, end, stats)
-            if windowed is not None:
+            if stats.window_end is not None:
                 self._prune(start)
         stats.watermark = _iso(self.state.watermark)
         stats.seconds = time.perf_counter() - t0
@@ -200,6 +187,23 @@ class Worker:
             self.state.set_meta("last_ok_cycle", json.dumps(stats.as_dict()))
         self.log.cycle(stats)
         return stats
+
+    def _due_cases(self, start: Optional[datetime], end: datetime, stats: CycleStats) -> DueCases:
+        """The cycle's source: the window (or the whole source), after the failed traces due for a retry."""
+        windowed = self.c.source.windowed(start, end)
+        retry_source, retry_ids = None, []
+        if windowed is not None:
+            stats.window_start, stats.window_end = _iso(start), _iso(end)
+            # Failed traces older than the window are fetched by id; younger ones are in the window anyway.
+            retry_ids = self.state.due_retries(time.time(), start.timestamp() if start else None, self.settings.retry_batch)
+            retry_source = self.c.source.only(retry_ids) if retry_ids else None
+        self.ledger_sink.start_cycle(stats)
+        return DueCases(
+            [windowed if windowed is not None else self.c.source], state=self.state, plan=self.plan,
+            pending=self.ledger_sink.pending, stats=stats, stop=self.stop,
+            window_end=end, sample_rate=self.settings.sample_rate, pacer=self.pacer, policy=self.policy,
+            retry_ids=retry_ids if retry_source is not None else (), retry_source=retry_source,
+        )
 
     def _prune(self, window_start: Optional[datetime]) -> None:
         """Forget rows older than ``retain`` (and than the window), at most once an hour.
