@@ -237,7 +237,7 @@ def test_a_grader_error_waits_for_its_backoff_before_a_retry(tmp_path: Path) -> 
     assert st["counts"] == {"traces": 2, "scored": 3, "failed": 1, "dead": 0} and st["retries_due"] == 0
     [problem] = st["problems"]
     assert (problem["trace_id"], problem["score"], problem["status"], problem["attempts"]) == ("noref", "sim", "failed", 1)
-    assert "needs field 'reference'" in problem["last_error"] and problem["next_attempt"] > time.time() + 30
+    assert "needs field 'reference'" in problem["last_error"] and datetime.fromisoformat(problem["next_attempt"].replace("Z", "+00:00")).timestamp() > time.time() + 30
 
 
 def test_a_grader_error_is_retried_when_due_then_dead_after_max_attempts(tmp_path: Path) -> None:
@@ -266,8 +266,6 @@ def test_a_grader_error_is_retried_when_due_then_dead_after_max_attempts(tmp_pat
     assert st["running"] is False and st["last_cycle"]["cycle"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason="a retry re-grades the whole trace (cycle.py DueCases yields the case, the runner "
-                   "runs every grader): the already-scored sibling score is graded and appended again")
 def test_a_retry_writes_only_the_score_that_failed(tmp_path: Path) -> None:
     write_traces(tmp_path / "traces.jsonl", [trace("noref", expected=None)])
     write_config(tmp_path, worker="retry_backoff = \"0s\"")
@@ -293,8 +291,6 @@ def test_a_sink_that_cannot_write_fails_the_scores_and_names_the_sink(tmp_path: 
                for p in st["problems"])
 
 
-@pytest.mark.xfail(strict=True, reason="service.py:67-73 CycleLog.cycle: the text log line leaves out stats.errors, so a cycle "
-                   "whose every score failed to write says 'cycle 1 ok: ... 0 ok, 4 failed' without saying why or which sink")
 def test_the_text_log_names_the_sink_that_cannot_write(tmp_path: Path) -> None:
     write_traces(tmp_path / "traces.jsonl", [trace("a"), trace("b")])
     write_config(tmp_path, sink_path=tmp_path / "no-such-dir" / "scores.jsonl")
@@ -398,7 +394,7 @@ def test_worker_without_a_config_is_a_usage_error(tmp_path: Path) -> None:
         ('intervall = "1m"', (), "[worker]: unknown setting 'intervall'; valid settings: interval, lookback,"),
         ('interval = "soon"', (), "[worker]: interval: "),
         ("", ("-s", "worker.sample_rate=0"), "[worker]: sample_rate: "),
-        ("", ("--interval", "soon"), "'soon' is not a duration"),
+        ("", ("--interval", "soon"), "--interval: 'soon' is not a duration"),
     ],
     ids=["unknown-key", "bad-duration", "bad-override", "bad-interval-flag"],
 )
@@ -407,7 +403,9 @@ def test_a_bad_worker_setting_exits_2_naming_the_file_and_the_key(tmp_path: Path
     config = write_config(tmp_path, worker=worker_table)
     out = worker(tmp_path, *args)
     assert out.returncode == 2, out.stderr
-    assert out.stderr.startswith(f"rmg: error: {config} [worker]") and needle in out.stderr, out.stderr
+    # A bad flag is named as the flag; everything else by the config file and its [worker] table.
+    where = "rmg: error: --interval" if "--interval" in args else f"rmg: error: {config} [worker]"
+    assert out.stderr.startswith(where) and needle in out.stderr, out.stderr
     assert not (tmp_path / "state.sqlite3").exists() and not (tmp_path / "scores.jsonl").exists()
 
 
@@ -416,7 +414,7 @@ def test_a_config_without_sinks_exits_2(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     config.write_text(config.read_text().split("[[sinks]]")[0])
     out = worker(tmp_path)
-    assert out.returncode == 2 and "no [[sinks]]: a worker must write its scores somewhere" in out.stderr
+    assert out.returncode == 2 and "no [[sinks]] table: a worker must write its scores somewhere" in out.stderr
 
 
 def test_status_of_a_state_that_does_not_exist_exits_2_naming_it(tmp_path: Path) -> None:
@@ -424,8 +422,6 @@ def test_status_of_a_state_that_does_not_exist_exits_2_naming_it(tmp_path: Path)
     assert out.returncode == 2 and f"no worker state at '{tmp_path / 'state.sqlite3'}'" in out.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="command.py:98 `worker status -c` reads [worker] with read_toml and no ${VAR} "
-                   "expansion (the worker expands it in parse_config), so it looks for a file literally named '${WSTATE}'")
 def test_status_with_c_finds_a_state_path_given_through_an_environment_variable(tmp_path: Path) -> None:
     write_traces(tmp_path / "traces.jsonl", [trace("a")])
     config = write_config(tmp_path)
@@ -437,9 +433,6 @@ def test_status_with_c_finds_a_state_path_given_through_an_environment_variable(
     assert out.returncode == 0, out.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cycle.py:155 DueCases._due: the `case.id in self.pending` duplicate check runs before "
-                   "any case of the batch is added to pending (cycle.py:177), so an id listed twice within one read batch is graded and "
-                   "written twice (log says 'new 4, scores 7 ok' for 3 traces while the ledger holds 5 scored)")
 def test_a_trace_listed_twice_in_one_cycle_is_graded_once(tmp_path: Path) -> None:
     write_traces(tmp_path / "traces.jsonl", [trace("a"), trace("b"), trace("a")])
     write_config(tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from typing import Any, Optional
 
@@ -17,13 +18,26 @@ def _fail(message: str) -> "click.exceptions.Exit":
     return click.exceptions.Exit(EXIT_CONFIG)
 
 
+def _interval(value: Optional[str]) -> Optional[float]:
+    """``--interval``, checked here so its error names the flag, not the config file."""
+    from .durations import parse_duration
+
+    if value is None:
+        return None
+    seconds = parse_duration(value, "--interval")
+    if seconds <= 0:
+        raise ValueError("--interval: must be longer than 0s")
+    return seconds
+
+
 def _load(config_file: str, overrides: tuple[str, ...], cli_settings: dict[str, Any]) -> tuple[Any, Any]:
     from ..cli import assemble_config
+    from ..errors import ConfigError
     from .settings import worker_settings
 
     config = assemble_config(None, config_file, None, (), (), (), (), overrides, None, None)
     if not config.sinks:
-        raise click.UsageError(f"{config_file}: no [[sinks]]: a worker must write its scores somewhere")
+        raise ConfigError(f"{config_file}: no [[sinks]] table: a worker must write its scores somewhere")
     return config, worker_settings(config.worker, config.origin, cli_settings)
 
 
@@ -64,7 +78,11 @@ def worker_command(
         raise _fail("rmg worker needs a config: rmg worker -c eval.toml (see docs/worker.md)")
     host = ctx.find_root().obj
     try:
-        config, settings = _load(config_file, overrides, {"interval": interval})
+        seconds = _interval(interval)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        config, settings = _load(config_file, overrides, {"interval": seconds})
         components = build_components(host, config)
         path = state_path(settings, config_file, state_file)
         state = WorkerState.open(path)
@@ -85,7 +103,7 @@ def worker_command(
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def status_command(config_file: Optional[str], state_file: Optional[str], as_json: bool) -> None:
     """Show a worker's watermark, backlog estimate, scored/failed/dead counts and last cycle."""
-    from ..config import read_toml
+    from ..config import expand_env, read_toml
     from ..errors import RmgError
     from .settings import state_path, worker_settings
     from .status import render_status, worker_status
@@ -95,7 +113,8 @@ def status_command(config_file: Optional[str], state_file: Optional[str], as_jso
     try:
         table = {}
         if config_file:
-            table = read_toml(config_file).get("worker", {})
+            # Only the [worker] table: status must not need the sources' secrets in its environment.
+            table = expand_env(read_toml(config_file).get("worker", {}), f"{config_file} [worker]", os.environ)
         settings = worker_settings(table, config_file or "--state")
         path = state_path(settings, config_file, state_file)
         status = worker_status(path, settings.settle)

@@ -26,7 +26,7 @@ from ..components import Sink, Source
 from ..errors import SinkError
 from ..records import ScoreRecord, WriteReport
 from .ledger import (
-    CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, missing_outcomes, needs_grading,
+    CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, due_scores, missing_outcomes, needs_grading,
     outcome_of, sample_fraction,
 )
 from .pacing import Pacer
@@ -86,14 +86,15 @@ class DueCases(Source):
     def __init__(
         self, sources: Sequence[Source], *, state: WorkerState, plan: dict[str, str], pending: dict[str, PendingCase],
         stats: CycleStats, stop: asyncio.Event, window_end: Optional[datetime], sample_rate: float,
-        pacer: Optional[Pacer], policy: RetryPolicy, retry_ids: Sequence[str] = (),
-        retry_source: Optional[Source] = None,
+        pacer: Optional[Pacer], policy: RetryPolicy, aggregators: Sequence[str] = (),
+        retry_ids: Sequence[str] = (), retry_source: Optional[Source] = None,
     ) -> None:
         super().__init__()
         self.sources = list(sources)
         self.state, self.plan, self.pending, self.stats = state, plan, pending, stats
         self.stop, self.window_end, self.sample_rate, self.pacer = stop, window_end, sample_rate, pacer
         self.policy = policy
+        self.aggregators = frozenset(aggregators)
         self.retry_ids = list(retry_ids)
         self.retry_source = retry_source
         #: True once every source was read to its end (the watermark may move).
@@ -145,28 +146,30 @@ class DueCases(Source):
                     yield bad
             if seen is not None:
                 seen.update(c.id for c in cases)
-            kept = []
+            kept: dict[str, EvalCase] = {}
             for case in cases:
                 self.stats.read += 1
                 if self.sample_rate < 1 and sample_fraction(case.id) >= self.sample_rate:
                     self.stats.sampled_out += 1
                 elif self.window_end is not None and case.timestamp is not None and case.timestamp >= self.window_end:
                     self.stats.deferred += 1  # too young: its output may still change
-                elif case.id in self.pending:
+                elif case.id in self.pending or case.id in kept:
                     self.stats.skipped += 1  # listed twice in one cycle; already on its way
                 else:
-                    kept.append(case)
+                    kept[case.id] = case
             t0 = time.perf_counter()
-            rows = self.state.lookup([c.id for c in kept]) if kept else {}
+            rows = self.state.lookup(list(kept)) if kept else {}
             self.stats.ledger_seconds += time.perf_counter() - t0
             now = time.time()
-            for case in kept:
+            for case in kept.values():
                 content = content_hash(case)
                 prior = rows.get(case.id, {})
-                reason = needs_grading(self.plan, content, prior, now)
-                if reason is None:
+                due = due_scores(self.plan, content, prior, now, self.aggregators)
+                if not due:
                     self.stats.skipped += 1
                     continue
+                reason = needs_grading(self.plan, content, prior, now)
+                assert reason is not None
                 if self.pacer is not None and not await self.pacer.take(self.stop):
                     return
                 if self.stop.is_set():
@@ -174,7 +177,7 @@ class DueCases(Source):
                 counter = _COUNTERS[reason]
                 setattr(self.stats, counter, getattr(self.stats, counter) + 1)
                 trace_time = case.timestamp.timestamp() if case.timestamp is not None else None
-                self.pending[case.id] = PendingCase(content, prior, trace_time)
+                self.pending[case.id] = PendingCase(content, prior, trace_time, due)
                 yield case
             if self.stop.is_set():
                 return
@@ -277,7 +280,20 @@ class LedgerSink(Sink):
         finally:
             self.stats.sink_seconds += time.perf_counter() - started
 
-    async def _write(self, records: Sequence[ScoreRecord]) -> WriteReport:
+    async def _write(self, graded: Sequence[ScoreRecord]) -> WriteReport:
+        # A case re-graded for one score leaves its other, unchanged scores alone.
+        records = [r for r in graded if (p := self.pending.get(r.trace_id)) is not None and r.name in p.due]
+        done = {r.trace_id for r in graded}
+        try:
+            return await self._write_due(records)
+        finally:
+            self.stats.graded += len(done)
+            for trace_id in done:
+                self.pending.pop(trace_id, None)
+
+    async def _write_due(self, records: Sequence[ScoreRecord]) -> WriteReport:
+        if not records:
+            return WriteReport()
         failures: dict[str, str] = {}
         if not self._open:
             try:
@@ -301,14 +317,12 @@ class LedgerSink(Sink):
         now = time.time()
         outcomes = []
         report = WriteReport()
-        done: set[str] = set()
         for record in records:
             pending = self.pending.get(record.trace_id)
             if pending is None:  # pragma: no cover - every graded case passed through DueCases
                 continue
             outcome = outcome_of(record, failures.get(record.score_id), self.plan, pending, self.policy, now)
             outcomes.append(outcome)
-            done.add(record.trace_id)
             if outcome.status == "scored":
                 self.stats.scored += 1
                 report.written += 1
@@ -322,9 +336,6 @@ class LedgerSink(Sink):
         t0 = time.perf_counter()
         self.state.record(outcomes)
         self.stats.ledger_seconds += time.perf_counter() - t0
-        self.stats.graded += len(done)
-        for trace_id in done:
-            self.pending.pop(trace_id, None)
         return report
 
     async def close(self) -> WriteReport:

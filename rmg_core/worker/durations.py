@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 
+#: Longer than any sensible interval or retention, and far from datetime's limits.
+MAX_SECONDS = 100 * 365 * 86400.0
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -20,7 +23,7 @@ def parse_duration(value: object, what: str) -> float:
     elif isinstance(value, str):
         text = value.strip().lower().replace(" ", "")
         try:
-            seconds = float(text)
+            seconds = float(text) if re.fullmatch(r"\d+(\.\d+)?", text) else float("x")
         except ValueError:
             pos, seconds = 0, 0.0
             for match in _PART.finditer(text):
@@ -34,8 +37,10 @@ def parse_duration(value: object, what: str) -> float:
                 ) from None
     else:
         raise ValueError(f"{what}: expected a duration such as 30s, 10m or 1h, got {type(value).__name__}")
-    if seconds < 0:
-        raise ValueError(f"{what}: a duration cannot be negative, got {value!r}")
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError(f"{what}: a duration cannot be negative or NaN, got {value!r}")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{what}: {value!r} is longer than 100 years; give a finite duration such as 30d")
     return seconds
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 from ..cases import EvalCase
 from ..components import Aggregator, Grader
@@ -58,18 +58,48 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def needs_grading(plan: Mapping[str, str], content: str, rows: Mapping[str, LedgerRow], now: float) -> Optional[str]:
-    """Why a case must be graded (`NEW`, `CHANGED`, `RETRY`), or ``None`` to skip it."""
-    reason: Optional[str] = None
+def due_scores(
+    plan: Mapping[str, str], content: str, rows: Mapping[str, LedgerRow], now: float,
+    aggregators: Collection[str] = (),
+) -> frozenset[str]:
+    """The scores of a case to grade and write now (empty: skip the case).
+
+    A score is due when it is missing, was made by another configuration or
+    from another version of the trace, or failed and its retry time has
+    come.  When any grader score is due, every aggregator is too: its inputs
+    are about to change.
+    """
+    due = set()
     for name, fingerprint in plan.items():
         row = rows.get(name)
-        if row is None:
-            reason = reason or NEW
-        elif row.fingerprint != fingerprint or row.content != content:
-            reason = CHANGED if reason in (None, RETRY) else reason
-        elif row.status == "failed" and (row.next_attempt is None or row.next_attempt <= now):
-            reason = reason or RETRY
-    return reason
+        if (
+            row is None
+            or row.fingerprint != fingerprint
+            or row.content != content
+            or row.status == "failed" and (row.next_attempt is None or row.next_attempt <= now)
+        ):
+            due.add(name)
+    if due - set(aggregators):
+        due.update(aggregators)
+    return frozenset(due)
+
+
+def needs_grading(plan: Mapping[str, str], content: str, rows: Mapping[str, LedgerRow], now: float) -> Optional[str]:
+    """Why a case must be graded, or ``None`` to skip it.
+
+    `NEW`: the ledger has never seen the trace.  `CHANGED`: the trace or the
+    configuration changed since (a score added, a setting changed, the
+    output arrived).  `RETRY`: only failed scores whose retry time has come.
+    """
+    if not due_scores(plan, content, rows, now):
+        return None
+    if not rows:
+        return NEW
+    for name, fingerprint in plan.items():
+        row = rows.get(name)
+        if row is None or row.fingerprint != fingerprint or row.content != content:
+            return CHANGED
+    return RETRY
 
 
 @dataclass
@@ -85,11 +115,16 @@ class RetryPolicy:
 
 @dataclass
 class PendingCase:
-    """A case on its way through grading and writing, with what the ledger said of it."""
+    """A case on its way through grading and writing, with what the ledger said of it.
+
+    ``due``: the scores to write; the others are already in the sinks for
+    this configuration and this content, and are left alone.
+    """
 
     content: str
     rows: Mapping[str, LedgerRow]
     trace_time: Optional[float]
+    due: frozenset[str] = frozenset()
 
 
 def outcome_of(
@@ -134,7 +169,8 @@ def missing_outcomes(
             trace_id=trace_id, score=name, fingerprint=fingerprint,
             content=prior.content if prior is not None else "", status="dead" if dead else "failed",
             attempts=attempts, last_error=message, next_attempt=None if dead else now + policy.delay(attempts),
-            trace_time=pending.trace_time,
+            # Kept, so that `retain` can still forget the row once it is dead.
+            trace_time=pending.trace_time if pending.trace_time is not None else (prior.trace_time if prior else None),
         ))
     return out
 

@@ -44,8 +44,9 @@ class CycleLog:
     def __init__(self, stream: TextIO = sys.stderr, fmt: str = "text", quiet: bool = False) -> None:
         self.stream, self.fmt, self.quiet = stream, fmt, quiet
 
-    def event(self, event: str, message: str, **fields: Any) -> None:
-        if self.quiet and event not in ("error", "stopped"):
+    def event(self, event: str, message: str, important: bool = False, **fields: Any) -> None:
+        """Write one line; with ``quiet``, only errors, failed cycles and the final line."""
+        if self.quiet and not important and event not in ("error", "stopped"):
             return
         if self.fmt == "json":
             line = json.dumps({"time": _iso(datetime.now(timezone.utc)), "event": event, **fields}, default=str)
@@ -70,7 +71,11 @@ class CycleLog:
                 f"ledger {s.ledger_seconds:.2f}s)")
         if s.error:
             text += f"; {s.error}"
-        self.event("cycle", text, **{k: v for k, v in s.as_dict().items() if k != "errors" or v})
+        elif s.errors:
+            more = s.failed + s.dead - 1
+            text += f"; e.g. {s.errors[0]}" + (f" (and {more} more; see rmg worker status)" if more > 0 else "")
+        trouble = s.status == "failed" or s.failed > 0 or s.dead > 0
+        self.event("cycle", text, important=trouble, **{k: v for k, v in s.as_dict().items() if k != "errors" or v})
 
 
 class Worker:
@@ -202,7 +207,7 @@ class Worker:
             [windowed if windowed is not None else self.c.source], state=self.state, plan=self.plan,
             pending=self.ledger_sink.pending, stats=stats, stop=self.stop,
             window_end=end, sample_rate=self.settings.sample_rate, pacer=self.pacer, policy=self.policy,
-            retry_ids=retry_ids if retry_source is not None else (), retry_source=retry_source,
+            aggregators=list(self.c.aggregators), retry_ids=retry_ids if retry_source is not None else (), retry_source=retry_source,
         )
 
     def _prune(self, window_start: Optional[datetime]) -> None:

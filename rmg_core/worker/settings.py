@@ -25,7 +25,7 @@ class WorkerSettings(BaseModel):
     state: Optional[str] = Field(
         None, description="SQLite state file; default: one per config file under the user data directory."
     )
-    interval: float = Field(600.0, description="Time between the starts of two cycles (default 10m).")
+    interval: float = Field(600.0, gt=0, description="Time between the starts of two cycles (default 10m).")
     overlap: float = Field(600.0, description="Each cycle re-reads this far behind the watermark, to catch late traces (default 10m).")
     settle: float = Field(120.0, description="Traces younger than this are left for a later cycle: their output may still arrive (default 2m).")
     lookback: float = Field(86400.0, description="How far back the first cycle reads, when the state has no watermark yet (default 24h).")
@@ -59,10 +59,13 @@ def worker_settings(table: Mapping[str, Any], origin: str, overrides: Mapping[st
         problems = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 problems.append(f"unknown setting {key!r}; valid settings: {valid}")
+            elif message.startswith(f"{key}: "):  # parse_duration already named the key
+                problems.append(message)
             else:
-                problems.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
+                problems.append(f"{key}: {message}")
         raise ConfigError(f"{origin} [worker]: " + "; ".join(problems)) from None
 
 

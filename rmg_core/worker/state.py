@@ -64,6 +64,7 @@ class LedgerRow(NamedTuple):
     status: str
     attempts: int
     next_attempt: Optional[float]
+    trace_time: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ class WorkerState:
             batch = unique[start:start + _IN_BATCH]
             marks = ",".join("?" * len(batch))
             for trace_id, score, *rest in self.conn.execute(
-                f"SELECT trace_id, score, fingerprint, content, status, attempts, next_attempt "
+                f"SELECT trace_id, score, fingerprint, content, status, attempts, next_attempt, trace_time "
                 f"FROM ledger WHERE trace_id IN ({marks})", batch,
             ):
                 out.setdefault(trace_id, {})[score] = LedgerRow(*rest)

@@ -29,6 +29,12 @@ def _is_running(path: Path) -> Optional[bool]:
     return False
 
 
+def _iso(epoch: Optional[float]) -> Optional[str]:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def worker_status(path: Path, settle: float) -> dict[str, Any]:
     """Watermark, backlog estimate, ledger counts, last cycle and recent problems of a state file."""
     state = WorkerState.read_only(path)
@@ -39,8 +45,11 @@ def worker_status(path: Path, settle: float) -> dict[str, Any]:
         due = state.due_count(now)
         rate_text = state.get_meta("arrival_rate")
         rate = float(rate_text) if rate_text else None
+        last = state.last_cycle()
+        # A source read whole every cycle (no time windows) has no meaningful watermark or backlog.
+        windowed = last is None or last.get("window_end") is not None
         unread = None
-        if watermark is not None:
+        if watermark is not None and windowed:
             unread = max(0.0, now - settle - watermark.timestamp())
         backlog = None
         if unread is not None and rate is not None:
@@ -50,17 +59,18 @@ def worker_status(path: Path, settle: float) -> dict[str, Any]:
         owner = state.get_meta("owner")
         return {
             "state": str(path),
+            "windowed": windowed,
             "running": _is_running(path),
             "owner": json.loads(owner) if owner else None,
-            "watermark": watermark.astimezone(timezone.utc).isoformat() if watermark else None,
+            "watermark": _iso(watermark.timestamp()) if watermark else None,
             "unread_seconds": unread,
             "arrival_rate_per_minute": rate * 60 if rate is not None else None,
             "backlog_estimate": backlog,
             "retries_due": due,
             "counts": counts.as_dict(),
-            "last_cycle": state.last_cycle(),
+            "last_cycle": last,
             "last_ok_cycle": json.loads(state.get_meta("last_ok_cycle") or "null"),
-            "problems": state.problems(),
+            "problems": [{**p, "next_attempt": _iso(p["next_attempt"])} for p in state.problems()],
         }
     finally:
         state.close()
@@ -75,12 +85,16 @@ def render_status(status: dict[str, Any]) -> str:
         lines.append(f"worker:     running (pid {owner.get('pid')} on {owner.get('host')}, since {owner.get('since')})")
     else:
         lines.append("worker:     not running" if running is False else "worker:     unknown (lock unreadable)")
-    if status["watermark"]:
+    if not status.get("windowed", True):
+        lines.append("watermark:  none (the source is read whole every cycle; the ledger skips what is done)")
+    elif status["watermark"]:
         behind = status["unread_seconds"]
         lines.append(f"watermark:  {status['watermark']} ({format_duration(behind or 0)} of traces not yet read)")
     else:
         lines.append("watermark:  none yet (no cycle has read its whole window)")
-    if status["backlog_estimate"] is not None:
+    if not status.get("windowed", True):
+        lines.append(f"backlog:    {status['retries_due']} retry(ies) due")
+    elif status["backlog_estimate"] is not None:
         rate = status["arrival_rate_per_minute"]
         lines.append(f"backlog:    ~{status['backlog_estimate']} trace(s) (arriving ~{rate:.1f}/min; "
                      f"{status['retries_due']} retry(ies) due)")
@@ -109,6 +123,6 @@ def render_status(status: dict[str, Any]) -> str:
         for p in problems[:5]:
             retry = ""
             if p["status"] == "failed" and p["next_attempt"]:
-                retry = f", retry at {datetime.fromtimestamp(p['next_attempt'], timezone.utc).isoformat(timespec='seconds')}"
+                retry = f", retry at {p['next_attempt']}"
             lines.append(f"  {p['status']:<6} {p['trace_id']} {p['score']} (attempt {p['attempts']}{retry}): {p['last_error']}")
     return "\n".join(lines)
