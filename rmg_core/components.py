@@ -192,3 +192,12 @@ class Sink(Component, ABC):
         """Flush what is buffered and release resources; report what that flush wrote or failed."""
         return WriteReport()
 
+    def worker_problem(self) -> Optional[str]:
+        """Why this sink, as configured, would lose or duplicate scores under ``rmg worker``, or ``None``.
+
+        The worker keeps a sink open across cycles and opens it again after
+        every restart; it refuses to start with a sink that says it cannot
+        take that (a file replaced on every open, say), showing this message.
+        """
+        return None
+

@@ -482,3 +482,20 @@ def test_only_with_the_legacy_api_leaves_out_a_deleted_trace() -> None:
     assert [c.id for c in cases] == ["trace-0002"] and cases[0].output == "out 2"
     assert sorted(r.url.path for r in log) == ["/api/public/traces/deleted", "/api/public/traces/trace-0002"]
     assert all(r.url.params["fields"] == "core,io" for r in log)
+
+
+def test_copies_share_what_auto_found_so_a_legacy_server_is_probed_once() -> None:
+    log: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        if request.url.path == "/api/public/v2/observations":
+            return httpx.Response(404, json={"message": "Not found"})
+        return httpx.Response(200, json={"data": [legacy_trace(1)], "meta": {"page": 1, "limit": 100, "totalItems": 1, "totalPages": 1}})
+
+    source = make_source(handler)
+    start, end = datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc)
+    for _ in range(3):  # three worker cycles, each reading a fresh window
+        assert [c.id for c in collect(source.windowed(start, end))] == ["trace-0001"]
+    assert [r.url.path for r in log].count("/api/public/v2/observations") == 1
+    assert source.api == "legacy"

@@ -439,3 +439,30 @@ def test_a_trace_listed_twice_in_one_cycle_is_graded_once(tmp_path: Path) -> Non
     out = worker(tmp_path)
     assert out.returncode == 0, out.stderr
     assert len(scores(tmp_path / "scores.jsonl")) == 4, "each of a's two scores written once"
+
+
+def test_a_local_sink_that_replaces_its_file_is_refused(tmp_path: Path) -> None:
+    """Replace mode would erase, at each restart, scores the ledger records as written: refused, exit 2."""
+    write_traces(tmp_path / "traces.jsonl", [trace("a")])
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace('mode = "append"\n', ""))
+    out = worker(tmp_path)
+    assert out.returncode == 2
+    assert "replaces" in out.stderr and 'set mode = "append"' in out.stderr, out.stderr
+    assert not (tmp_path / "state.sqlite3").exists()
+
+
+def test_worker_retry_gives_dead_scores_another_round(tmp_path: Path) -> None:
+    """`rmg worker retry` turns a dead score back into a due retry; only that score is graded and written again."""
+    write_traces(tmp_path / "traces.jsonl", [trace("ok"), trace("noref", expected=None)])
+    write_config(tmp_path, worker='retry_backoff = "0s"\nmax_attempts = 1')
+    assert worker(tmp_path).returncode == 1
+    assert status_json(tmp_path)["counts"]["dead"] == 1
+    out = run_rmg("worker", "retry", "--state", str(tmp_path / "state.sqlite3"), env=ENV, cwd=tmp_path)
+    assert out.returncode == 0 and "1 dead score(s) of 1 trace(s) will be retried" in out.stdout, out.stderr
+    assert status_json(tmp_path)["counts"] == {"traces": 2, "scored": 3, "failed": 1, "dead": 0}
+    again = worker(tmp_path, "--log-format", "json")
+    [cycle] = [e for e in map(json.loads, again.stderr.splitlines()) if e["event"] == "cycle"]
+    assert (cycle["retried"], cycle["graded"], cycle["dead"]) == (1, 1, 1)
+    # Only the failing score was written again, not the trace's good one.
+    assert [r["name"] for r in scores(tmp_path / "scores.jsonl") if r["trace_id"] == "noref"].count("rel") == 1

@@ -12,11 +12,14 @@ import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import AsyncIterator, Optional, Sequence
 
 import pytest
 
-from rmg_core import EvalCase, ScoreRecord, Source, score_id
-from rmg_core.config import build_components, parse_config
+from rmg_core import (
+    EvalCase, GradingRunner, ScoreRecord, Sink, Source, WriteFailure, WriteReport, score_id,
+)
+from rmg_core.config import Components, build_components, parse_config
 from rmg_core.errors import ConfigError
 from rmg_core.worker.durations import format_duration, parse_duration
 from rmg_core.worker.ledger import (
@@ -557,5 +560,88 @@ def test_worker_window_starts_lookback_before_now_then_overlap_before_the_waterm
         assert worker.window() == (now - timedelta(hours=1, minutes=10), now - timedelta(minutes=2))
         st.set_watermark(now + timedelta(hours=1))  # a watermark ahead of the clock never makes start > end
         assert worker.window() == (now - timedelta(minutes=2), now - timedelta(minutes=2))
+    finally:
+        st.close()
+
+
+# -- a source that reads windows but cannot look traces up by id --------------------------------
+class WindowOnlySource(Source):
+    """Cases with timestamps; `windowed` works, `only` is the default (None)."""
+
+    name = "window_only"
+
+    def __init__(self, cases: list[EvalCase], windows: list[tuple], lo: Optional[datetime] = None,
+                 hi: Optional[datetime] = None) -> None:
+        super().__init__()
+        self.all, self.windows, self.lo, self.hi = cases, windows, lo, hi
+
+    def windowed(self, start: Optional[datetime], end: datetime) -> "WindowOnlySource":
+        self.windows.append((start, end))
+        return WindowOnlySource(self.all, self.windows, start, end)
+
+    async def cases(self) -> AsyncIterator[EvalCase]:
+        for case in self.all:
+            assert case.timestamp is not None
+            if (self.lo is None or case.timestamp >= self.lo) and case.timestamp < self.hi:
+                yield case
+
+
+class FlakySink(Sink):
+    """Fails every write until ``fail`` is switched off."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = True
+        self.written: list[ScoreRecord] = []
+
+    async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
+        if self.fail:
+            return WriteReport(failed=[WriteFailure.of(r, "HTTP 503") for r in records])
+        self.written.extend(records)
+        return WriteReport(written=len(records))
+
+
+def test_without_only_a_due_retry_older_than_the_window_is_reached_by_widening_the_window(tmp_path: Path) -> None:
+    """The failed trace is outside the next window; the worker reads back to it instead of stranding it."""
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    clock = {"now": now}
+    cases = [EvalCase(id=f"t{i}", output="abc", timestamp=now - timedelta(minutes=50 - i)) for i in range(3)]
+    windows: list[tuple] = []
+    sink = FlakySink()
+    grader = Length(scale=10)
+    components = Components(WindowOnlySource(cases, windows), {"length": (grader, None)}, {}, [sink], ["flaky"],
+                            GradingRunner({"length": grader}))
+    settings = worker_settings({"lookback": "1h", "overlap": "0s", "settle": "0s", "retry_backoff": "0s"}, "test")
+    st = WorkerState.open(tmp_path / "s.sqlite3")
+    try:
+        worker = Worker(components, settings, st, chunk_size=10, log=CycleLog(io.StringIO()), clock=lambda: clock["now"])
+        first = asyncio.run(worker.cycle())
+        assert (first.status, first.failed, first.scored) == ("ok", 3, 0)
+        sink.fail = False
+        clock["now"] = now + timedelta(minutes=1)
+        second = asyncio.run(worker.cycle())
+        assert (second.retried, second.scored) == (3, 3)
+        assert windows[-1][0] == cases[0].timestamp  # reached back to the oldest failed trace
+        assert sorted(r.trace_id for r in sink.written) == ["t0", "t1", "t2"]
+        assert st.counts().as_dict() == {"traces": 3, "scored": 3, "failed": 0, "dead": 0}
+    finally:
+        st.close()
+
+
+def test_revive_dead_makes_dead_scores_due_again_with_fresh_attempts(tmp_path: Path) -> None:
+    st = WorkerState.open(tmp_path / "s.sqlite3")
+    try:
+        st.record([
+            Outcome("a", "x", "f", "c", "dead", 5, "boom", None, 1.0),
+            Outcome("a", "y", "f", "c", "dead", 5, "boom", None, 1.0),
+            Outcome("b", "x", "f", "c", "scored", 1, None, None, 1.0),
+        ])
+        assert st.revive_dead() == (2, 1)
+        rows = st.lookup(["a"])["a"]
+        assert {r.status for r in rows.values()} == {"failed"} and {r.attempts for r in rows.values()} == {0}
+        assert st.due_retries(time.time(), None, 10) == ["a"]
+        assert needs_grading({"x": "f", "y": "f"}, "c", rows, time.time()) == RETRY
     finally:
         st.close()

@@ -147,7 +147,9 @@ class LangfuseSource(Source):
         self._transport = transport
         self._client: Optional[LangfuseClient] = None
         # "auto" resolves on the first request and is remembered.
-        self.api: str = self.settings.api
+        #: Which API answers; "auto" until the first request tells.  Shared with the copies
+        #: `windowed` and `only` make, so a worker probes an old server once, not every cycle.
+        self._api: dict[str, str] = {"api": self.settings.api}
         s = self.settings
         expand = tuple(dict.fromkeys(
             list(s.reference_keys)
@@ -164,6 +166,14 @@ class LangfuseSource(Source):
         self._only: Optional[list[str]] = None
         #: Set by `windowed` when the asked window and the configured range do not meet.
         self._empty = False
+
+    @property
+    def api(self) -> str:
+        return self._api["api"]
+
+    @api.setter
+    def api(self, value: str) -> None:
+        self._api["api"] = value
 
     @property
     def client(self) -> "LangfuseClient":
@@ -183,7 +193,7 @@ class LangfuseSource(Source):
         settings = {name: getattr(self.settings, name) for name in type(self.settings).model_fields}
         settings.update(changes)
         clone = type(self)(transport=self._transport, **settings)
-        clone.api = self.api  # an "auto" already resolved stays resolved
+        clone._api = self._api
         return clone
 
     def windowed(self, start: Optional[datetime], end: datetime) -> "LangfuseSource":

@@ -121,6 +121,12 @@ class LocalFileSink(Sink):
             report.failed.extend(WriteFailure.of(r, f"OSError: {exc}") for r in written)
         return report
 
+    def worker_problem(self) -> Optional[str]:
+        if self.settings.mode == "replace" and self.settings.path != "-":
+            return (f"sink 'local' replaces {self.settings.path!r} every time it opens, so each worker restart would "
+                    f"erase the scores the worker has recorded as written; set mode = \"append\" in its [[sinks]] table")
+        return None
+
     async def close(self) -> WriteReport:
         handle, self._handle = self._handle, None
         if handle is None or handle is sys.stdout:

@@ -41,6 +41,16 @@ def _load(config_file: str, overrides: tuple[str, ...], cli_settings: dict[str, 
     return config, worker_settings(config.worker, config.origin, cli_settings)
 
 
+def _check_sinks(components: Any) -> None:
+    """Refuse sinks that say they would lose scores when kept open across cycles and restarts."""
+    from ..errors import ConfigError
+
+    for sink, name in zip(components.sinks, components.sink_names):
+        problem = sink.worker_problem()
+        if problem:
+            raise ConfigError(f"sink {name}: {problem}")
+
+
 @click.group("worker", invoke_without_command=True)
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False), help="The TOML config file (the same one `rmg eval -c` takes), with an optional [worker] table.")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. worker.overlap=30m or source.tags=prod.")
@@ -84,6 +94,7 @@ def worker_command(
     try:
         config, settings = _load(config_file, overrides, {"interval": seconds})
         components = build_components(host, config)
+        _check_sinks(components)
         path = state_path(settings, config_file, state_file)
         state = WorkerState.open(path)
     except RmgError as exc:
@@ -97,25 +108,41 @@ def worker_command(
     ctx.exit(code)
 
 
+def _status_settings(config_file: Optional[str]) -> Any:
+    """The [worker] settings of a config, reading only that table.
+
+    ``status`` and ``retry`` must work without the sources' secrets in the
+    environment, so the rest of the file is not expanded or validated.
+    """
+    from ..config import expand_env, read_toml
+    from .settings import worker_settings
+
+    table = {}
+    if config_file:
+        table = expand_env(read_toml(config_file).get("worker", {}), f"{config_file} [worker]", os.environ)
+    return worker_settings(table, config_file or "--state")
+
+
+def _status_state_path(config_file: Optional[str], state_file: Optional[str]) -> Any:
+    from .settings import state_path
+
+    return state_path(_status_settings(config_file), config_file, state_file)
+
+
 @worker_command.command("status")
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False), help="The worker's config file (finds its default state file).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="The state file, if not the config's default.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def status_command(config_file: Optional[str], state_file: Optional[str], as_json: bool) -> None:
     """Show a worker's watermark, backlog estimate, scored/failed/dead counts and last cycle."""
-    from ..config import expand_env, read_toml
     from ..errors import RmgError
-    from .settings import state_path, worker_settings
+    from .settings import state_path
     from .status import render_status, worker_status
 
     if not config_file and not state_file:
         raise _fail("give the worker's config (-c eval.toml) or its state file (--state PATH)")
     try:
-        table = {}
-        if config_file:
-            # Only the [worker] table: status must not need the sources' secrets in its environment.
-            table = expand_env(read_toml(config_file).get("worker", {}), f"{config_file} [worker]", os.environ)
-        settings = worker_settings(table, config_file or "--state")
+        settings = _status_settings(config_file)
         path = state_path(settings, config_file, state_file)
         status = worker_status(path, settings.settle)
     except RmgError as exc:
@@ -124,3 +151,25 @@ def status_command(config_file: Optional[str], state_file: Optional[str], as_jso
         click.echo(json.dumps(status, indent=2, default=str))
     else:
         click.echo(render_status(status))
+
+
+@worker_command.command("retry")
+@click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False), help="The worker's config file (finds its default state file).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help="The state file, if not the config's default.")
+def retry_command(config_file: Optional[str], state_file: Optional[str]) -> None:
+    """Give every dead score a new round of attempts (after fixing what killed it); safe while the worker runs."""
+    from ..errors import RmgError
+    from .state import WorkerState
+
+    if not config_file and not state_file:
+        raise _fail("give the worker's config (-c eval.toml) or its state file (--state PATH)")
+    try:
+        path = _status_state_path(config_file, state_file)
+        state = WorkerState.shared(path)
+        try:
+            scores, traces = state.revive_dead()
+        finally:
+            state.close()
+    except RmgError as exc:
+        raise _fail(str(exc)) from None
+    click.echo(f"{scores} dead score(s) of {traces} trace(s) will be retried on the worker's next cycle")

@@ -118,7 +118,10 @@ class Worker:
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, self._on_signal, signum)
+            try:
+                loop.add_signal_handler(signum, self._on_signal, signum)
+            except NotImplementedError:  # Windows event loops: a plain handler that hands over to the loop
+                signal.signal(signum, lambda s, _frame: loop.call_soon_threadsafe(self._on_signal, s))
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self, once: bool = False) -> int:
@@ -202,6 +205,14 @@ class Worker:
             # Failed traces older than the window are fetched by id; younger ones are in the window anyway.
             retry_ids = self.state.due_retries(time.time(), start.timestamp() if start else None, self.settings.retry_batch)
             retry_source = self.c.source.only(retry_ids) if retry_ids else None
+            if retry_ids and retry_source is None:
+                # The source cannot look traces up by id: reach back to the oldest due retry instead
+                # (the ledger skips everything in between that is done).
+                oldest = self.state.oldest_due_time(time.time())
+                if oldest is not None and (start is None or oldest < start.timestamp()):
+                    reach = datetime.fromtimestamp(oldest, timezone.utc)
+                    windowed = self.c.source.windowed(reach, end) or windowed
+                    stats.window_start = _iso(reach)
         self.ledger_sink.start_cycle(stats)
         return DueCases(
             [windowed if windowed is not None else self.c.source], state=self.state, plan=self.plan,

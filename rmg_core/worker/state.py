@@ -159,6 +159,18 @@ class WorkerState:
             raise
 
     @classmethod
+    def shared(cls, path: Path) -> "WorkerState":
+        """Open an existing state for a small write beside a running worker (no lock: SQLite serialises it)."""
+        path = Path(path)
+        if not path.exists():
+            raise StateError(f"no worker state at {str(path)!r}: no worker has run with this config yet "
+                             f"(or give the state file with --state PATH)")
+        try:
+            return cls(path, _connect(path))
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"state {str(path)!r} cannot be opened: {exc}") from None
+
+    @classmethod
     def read_only(cls, path: Path) -> "WorkerState":
         """Open for reading (``rmg worker status``) while a worker may be writing."""
         path = Path(path)
@@ -246,6 +258,23 @@ class WorkerState:
         sql += " ORDER BY next_attempt LIMIT ?"
         params.append(limit)
         return [row[0] for row in self.conn.execute(sql, params)]
+
+    def oldest_due_time(self, now: float) -> Optional[float]:
+        """The trace time of the oldest failed trace whose retry is due (``None``: none, or no times)."""
+        row = self.conn.execute(
+            "SELECT min(trace_time) FROM ledger WHERE status = 'failed' AND next_attempt <= ?", (now,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def revive_dead(self) -> tuple[int, int]:
+        """Make every dead score failed and due now, with its attempts reset; (scores, traces) revived."""
+        with self.transaction():
+            traces = self.conn.execute("SELECT count(DISTINCT trace_id) FROM ledger WHERE status = 'dead'").fetchone()[0]
+            cursor = self.conn.execute(
+                "UPDATE ledger SET status = 'failed', attempts = 0, next_attempt = 0, updated = ? WHERE status = 'dead'",
+                (time.time(),),
+            )
+        return cursor.rowcount, traces
 
     def prune(self, before: float) -> int:
         """Forget scored and dead rows of traces older than ``before`` (epoch seconds); failed rows stay."""
