@@ -18,12 +18,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, AsyncIterator, Optional, Sequence
 
 from ..cases import CaseError, EvalCase
 from ..components import Sink, Source
-from ..errors import SinkError
 from ..records import ScoreRecord, WriteReport
 from .ledger import (
     CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, due_scores, missing_outcomes, needs_grading,
@@ -351,10 +350,7 @@ class LedgerSink(Sink):
                 report = await sink.close()
                 if report.failed:
                     problem = problem or f"sink {name} could not flush {len(report.failed)} score(s) on close"
-            except (SinkError, Exception) as exc:
+            except Exception as exc:
                 problem = problem or f"sink {name} failed to close: {exc}"
         return problem
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
