@@ -78,12 +78,8 @@ TARGET_RATIO = 2.0
 BUILD_BATCH = 100_000
 CHUNK_SIZE = 1000  # [run] chunk_size default
 
-WORDS = (
-    "order refund shipping account password invoice delivery tracking support agent customer "
-    "payment card subscription plan upgrade cancel return warranty product service email login "
-    "reset update address billing charge receipt discount code store pickup package delayed "
-    "the a to of and in for on with your you we our is are can will please thanks help"
-).split()
+# The same vocabulary as the memory benchmark's traces (benchmarks/ is on sys.path when run as a script).
+from bench_memory import WORDS  # noqa: E402
 
 
 # -- components ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import AsyncIterator, Optional, Sequence
+from typing import Any, AsyncIterator, Optional, Sequence
 
 import pytest
 
@@ -509,16 +509,21 @@ def test_a_source_without_windowed_or_only_says_so_with_none() -> None:
 
 
 # -- signals -----------------------------------------------------------------------------------
-def test_first_signal_asks_to_stop_and_the_second_exits_at_once_with_128_plus_signum(
-    tmp_path: Path, test_host, monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def one_trace_config(tmp_path: Path) -> Any:
+    """A config over a one-trace local file, graded by the in-test ``length`` grader."""
     traces = tmp_path / "t.jsonl"
     traces.write_text('{"id": "a", "output": "x"}\n')
-    config = parse_config({
+    return parse_config({
         "source": {"plugin": "local", "path": str(traces)},
         "graders": {"length": {"plugin": "length"}},
         "sinks": [{"plugin": "local", "path": str(tmp_path / "s.jsonl"), "mode": "append"}],
     }, "test")
+
+
+def test_first_signal_asks_to_stop_and_the_second_exits_at_once_with_128_plus_signum(
+    tmp_path: Path, test_host, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = one_trace_config(tmp_path)
     stream = io.StringIO()
     st = WorkerState.open(tmp_path / "s.sqlite3")
     try:
@@ -542,13 +547,7 @@ def test_first_signal_asks_to_stop_and_the_second_exits_at_once_with_128_plus_si
 
 
 def test_worker_window_starts_lookback_before_now_then_overlap_before_the_watermark(tmp_path: Path, test_host) -> None:
-    traces = tmp_path / "t.jsonl"
-    traces.write_text('{"id": "a", "output": "x"}\n')
-    config = parse_config({
-        "source": {"plugin": "local", "path": str(traces)},
-        "graders": {"length": {"plugin": "length"}},
-        "sinks": [{"plugin": "local", "path": str(tmp_path / "s.jsonl"), "mode": "append"}],
-    }, "test")
+    config = one_trace_config(tmp_path)
     now = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
     settings = worker_settings({"lookback": "1d", "overlap": "10m", "settle": "2m"}, "test")
     st = WorkerState.open(tmp_path / "s.sqlite3")

@@ -161,26 +161,22 @@ class WorkerState:
     @classmethod
     def shared(cls, path: Path) -> "WorkerState":
         """Open an existing state for a small write beside a running worker (no lock: SQLite serialises it)."""
-        path = Path(path)
-        if not path.exists():
-            raise StateError(f"no worker state at {str(path)!r}: no worker has run with this config yet "
-                             f"(or give the state file with --state PATH)")
-        try:
-            return cls(path, _connect(path))
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"state {str(path)!r} cannot be opened: {exc}") from None
+        return cls._existing(Path(path), readonly=False)
 
     @classmethod
     def read_only(cls, path: Path) -> "WorkerState":
         """Open for reading (``rmg worker status``) while a worker may be writing."""
-        path = Path(path)
+        return cls._existing(Path(path), readonly=True)
+
+    @classmethod
+    def _existing(cls, path: Path, readonly: bool) -> "WorkerState":
         if not path.exists():
             raise StateError(f"no worker state at {str(path)!r}: no worker has run with this config yet "
                              f"(or give the state file with --state PATH)")
         try:
-            return cls(path, _connect(path, readonly=True))
+            return cls(path, _connect(path, readonly=readonly))
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"state {str(path)!r} cannot be read: {exc}") from None
+            raise StateError(f"state {str(path)!r} cannot be {'read' if readonly else 'opened'}: {exc}") from None
 
     def close(self) -> None:
         try:
