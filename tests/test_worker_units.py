@@ -644,3 +644,15 @@ def test_revive_dead_makes_dead_scores_due_again_with_fresh_attempts(tmp_path: P
         assert needs_grading({"x": "f", "y": "f"}, "c", rows, time.time()) == RETRY
     finally:
         st.close()
+
+
+@pytest.mark.parametrize("content", [b"", None], ids=["empty-file", "other-sqlite-db"])
+def test_a_database_that_is_not_a_worker_state_is_a_clear_error(tmp_path: Path, content: Optional[bytes]) -> None:
+    path = tmp_path / "other.sqlite3"
+    if content is None:
+        sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    else:
+        path.write_bytes(content)
+    for opener in (WorkerState.read_only, WorkerState.shared):
+        with pytest.raises(StateError, match="is not an rmg worker state"):
+            opener(path)

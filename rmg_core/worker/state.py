@@ -147,7 +147,7 @@ class WorkerState:
                                  f"{SCHEMA_VERSION}. Upgrade rmg, or start a new state with --state PATH")
             state.set_meta("owner", json.dumps({
                 "pid": os.getpid(), "host": socket.gethostname(),
-                "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "since": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
             }))
             return state
         except sqlite3.DatabaseError as exc:
@@ -174,9 +174,19 @@ class WorkerState:
             raise StateError(f"no worker state at {str(path)!r}: no worker has run with this config yet "
                              f"(or give the state file with --state PATH)")
         try:
-            return cls(path, _connect(path, readonly=readonly))
+            conn = _connect(path, readonly=readonly)
         except sqlite3.DatabaseError as exc:
             raise StateError(f"state {str(path)!r} cannot be {'read' if readonly else 'opened'}: {exc}") from None
+        state = cls(path, conn)
+        try:
+            version = state.get_meta("schema_version")
+        except sqlite3.DatabaseError:
+            version = None
+        if version is None:
+            conn.close()
+            raise StateError(f"{str(path)!r} is not an rmg worker state (no worker tables in it); "
+                             f"give the state file a worker wrote (rmg worker status -c CONFIG finds it)")
+        return state
 
     def close(self) -> None:
         try:
@@ -264,11 +274,12 @@ class WorkerState:
 
     def revive_dead(self) -> tuple[int, int]:
         """Make every dead score failed and due now, with its attempts reset; (scores, traces) revived."""
+        now = time.time()
         with self.transaction():
             traces = self.conn.execute("SELECT count(DISTINCT trace_id) FROM ledger WHERE status = 'dead'").fetchone()[0]
             cursor = self.conn.execute(
-                "UPDATE ledger SET status = 'failed', attempts = 0, next_attempt = 0, updated = ? WHERE status = 'dead'",
-                (time.time(),),
+                "UPDATE ledger SET status = 'failed', attempts = 0, next_attempt = ?, updated = ? WHERE status = 'dead'",
+                (now, now),
             )
         return cursor.rowcount, traces
 
