@@ -656,3 +656,12 @@ def test_a_database_that_is_not_a_worker_state_is_a_clear_error(tmp_path: Path, 
     for opener in (WorkerState.read_only, WorkerState.shared):
         with pytest.raises(StateError, match="is not an rmg worker state"):
             opener(path)
+
+
+def test_attempts_start_again_after_a_success() -> None:
+    """An aggregate re-written on every retry of a grader stays at one attempt; its next failure is not fatal."""
+    scored = row("scored", attempts=4)
+    again = outcome_of(record(), None, PLAN, PendingCase("c", {"a": scored}, None), POLICY, NOW)
+    assert (again.status, again.attempts) == ("scored", 1)
+    failed = outcome_of(record(error="boom"), None, PLAN, PendingCase("c", {"a": scored}, None), POLICY, NOW)
+    assert (failed.status, failed.attempts) == ("failed", 1)

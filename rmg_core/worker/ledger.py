@@ -134,14 +134,20 @@ def outcome_of(
     """The ledger row a written (or failed) record leaves.
 
     ``failure`` is the sink's message when a sink could not write it; a
-    grader error is a failure too.  Attempts count up while the configuration
-    and the trace stay the same, and start again when either changes.
+    grader error is a failure too.  Attempts count up while the score keeps
+    failing for the same configuration and trace, and start again after a
+    success or when either changes.
     """
     name = record.name
     fingerprint = plan.get(name, record.config_fingerprint or "")
     prior = pending.rows.get(name)
-    same = prior is not None and prior.fingerprint == fingerprint and prior.content == pending.content
-    attempts = (prior.attempts if same and prior is not None else 0) + 1
+    # Attempts count the tries since the last success, for this configuration and this trace:
+    # an aggregate re-written on each retry of a grader stays at 1, and cannot die of one failure.
+    counting = (
+        prior is not None and prior.status != "scored"
+        and prior.fingerprint == fingerprint and prior.content == pending.content
+    )
+    attempts = (prior.attempts if counting and prior is not None else 0) + 1
     error = failure or (f"grader error: {record.error}" if record.is_error else None)
     if error is None:
         status, next_attempt = "scored", None
