@@ -128,7 +128,9 @@ class WorkerState:
                              f"give a writable --state PATH") from None
         lock = FileLock(str(path) + ".lock")
         try:
-            lock.acquire(timeout=0)
+            # A moment's patience: `rmg worker status` holds the lock for microseconds to see if
+            # a worker runs; a worker starting just then must not take that for another worker.
+            lock.acquire(timeout=1.0)
         except Timeout:
             owner = _read_owner(path)
             raise StateError(
