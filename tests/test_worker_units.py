@@ -21,10 +21,10 @@ from rmg_core import (
 )
 from rmg_core.config import Components, build_components, parse_config
 from rmg_core.errors import ConfigError
+from rmg_core.sampling import sample_fraction
 from rmg_core.worker.durations import format_duration, parse_duration
 from rmg_core.worker.ledger import (
-    CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, needs_grading, outcome_of, sample_fraction,
-    score_plan,
+    CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, needs_grading, outcome_of, score_plan,
 )
 from rmg_core.worker.pacing import Pacer
 from rmg_core.worker.service import CycleLog, Worker

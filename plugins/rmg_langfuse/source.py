@@ -20,7 +20,6 @@ one is graded; memory holds at most that many pages, whatever N is.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import deque
 from datetime import datetime
@@ -30,6 +29,7 @@ from pydantic import Field, field_validator, model_validator
 
 from rmg_core import CaseError, EvalCase, Source, SourceError, case_from_mapping
 from rmg_core.cases import DEFAULT_REFERENCE_KEYS
+from rmg_core.sampling import sample_fraction
 
 from .settings import ConnectionSettings, require_credentials, utc
 from .traces import MISSING, TraceQuery, TraceRow, parse_io
@@ -46,12 +46,6 @@ _PATH_ROOTS = ("input", "output", "metadata")
 #: (two root observations on different pages); bounded so memory stays flat.
 _RECENT_IDS = 10_000
 _DONE = object()
-
-
-def sample_fraction(trace_id: str) -> float:
-    """Where a trace id falls in [0, 1): the same on every run, machine and Python version."""
-    digest = hashlib.sha256(trace_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
 
 
 class LangfuseSourceSettings(ConnectionSettings):

@@ -24,9 +24,10 @@ from typing import Any, AsyncIterator, Optional, Sequence
 from ..cases import CaseError, EvalCase
 from ..components import Sink, Source
 from ..records import ScoreRecord, WriteReport
+from ..sampling import sample_fraction
 from .ledger import (
     CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, due_scores, missing_outcomes, needs_grading,
-    outcome_of, sample_fraction,
+    outcome_of,
 )
 from .pacing import Pacer
 from .state import WorkerState

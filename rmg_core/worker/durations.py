@@ -1,9 +1,11 @@
-"""Durations as people write them in config files and flags: ``90s``, ``10m``, ``1h30m``."""
+"""Durations as people write them in config files and flags (``90s``, ``10m``, ``1h30m``), and times as logs show them."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timezone
+from typing import Optional, Union
 
 #: Longer than any sensible interval or retention, and far from datetime's limits.
 MAX_SECONDS = 100 * 365 * 86400.0
@@ -55,3 +57,12 @@ def format_duration(seconds: float) -> str:
             parts.append(f"{whole // size}{unit}")
             whole %= size
     return "".join(parts)
+
+
+def iso_utc(when: Union[datetime, float, None]) -> Optional[str]:
+    """``2026-11-27T08:25:59Z`` from an aware datetime or epoch seconds; ``None`` stays ``None``."""
+    if when is None:
+        return None
+    if not isinstance(when, datetime):
+        when = datetime.fromtimestamp(when, timezone.utc)
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -21,12 +21,6 @@ from .state import LedgerRow, Outcome
 NEW, CHANGED, RETRY = "new", "changed", "retry"
 
 
-def sample_fraction(trace_id: str) -> float:
-    """Where a trace id falls in [0, 1): the same on every run, machine and Python version."""
-    digest = hashlib.sha256(trace_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
-
-
 def content_hash(case: EvalCase) -> str:
     """A short hash of everything a grader sees of a case: a changed trace gets a new one."""
     fields = case.grader_fields()

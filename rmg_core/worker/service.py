@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, TextIO
 from ..config import Components
 from ..pipeline import run_evaluation
 from .cycle import CycleStats, DueCases, LedgerSink
-from .durations import format_duration
+from .durations import format_duration, iso_utc as _iso
 from .ledger import RetryPolicy, score_plan
 from .pacing import Pacer
 from .settings import WorkerSettings
@@ -32,10 +32,6 @@ from .state import WorkerState
 _RATE_WEIGHT = 0.3
 #: Seconds between two prunings of the ledger (``retain``).
 _PRUNE_EVERY = 3600.0
-
-
-def _iso(when: Optional[datetime]) -> Optional[str]:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if when else None
 
 
 class CycleLog:

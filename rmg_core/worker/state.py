@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Optional, Sequence
 
 from ..errors import RmgError
+from .durations import iso_utc
 
 SCHEMA_VERSION = "1"
 #: SQLite's host-parameter limit is 32766 on current builds but 999 on old ones.
@@ -149,7 +150,7 @@ class WorkerState:
                                  f"{SCHEMA_VERSION}. Upgrade rmg, or start a new state with --state PATH")
             state.set_meta("owner", json.dumps({
                 "pid": os.getpid(), "host": socket.gethostname(),
-                "since": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "since": iso_utc(datetime.now(timezone.utc)),
             }))
             return state
         except sqlite3.DatabaseError as exc:

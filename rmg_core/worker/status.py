@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from .durations import format_duration
+from .durations import format_duration, iso_utc as _iso
 from .state import WorkerState
 
 
@@ -27,12 +26,6 @@ def _is_running(path: Path) -> Optional[bool]:
         return None
     lock.release()
     return False
-
-
-def _iso(epoch: Optional[float]) -> Optional[str]:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def worker_status(path: Path, settle: float) -> dict[str, Any]:
@@ -62,7 +55,7 @@ def worker_status(path: Path, settle: float) -> dict[str, Any]:
             "windowed": windowed,
             "running": _is_running(path),
             "owner": json.loads(owner) if owner else None,
-            "watermark": _iso(watermark.timestamp()) if watermark else None,
+            "watermark": _iso(watermark),
             "unread_seconds": unread,
             "arrival_rate_per_minute": rate * 60 if rate is not None else None,
             "backlog_estimate": backlog,
