@@ -27,6 +27,7 @@ from .errors import RmgError
 from .plugin_manager import KINDS, PluginHost, load_plugins
 from .scaffold import new_plugin_command
 from .worker.command import worker_command
+from .worker.durations import iso_utc
 
 EXIT_CONFIG = 2
 
@@ -322,13 +323,27 @@ def compare_command(a: str, b: str, as_json: bool) -> None:
         click.echo(render_comparison(comparison))
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per log record, for ``--log-format json`` (so stderr stays one object per line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"time": iso_utc(record.created), "event": "log", "level": record.levelname.lower(),
+                           "logger": record.name, "message": record.getMessage()})
+
+
+def _wants_json_logs(argv: list[str]) -> bool:
+    # Read before click parses anything: plugins log while they load, before any command runs.
+    return "--log-format=json" in argv or any(a == "--log-format" and b == "json" for a, b in zip(argv, argv[1:]))
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: load plugins afresh, let them add commands, run."""
-    logging.basicConfig(
-        level=os.environ.get("RMG_LOG_LEVEL", "WARNING").upper(),
-        format="rmg: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if _wants_json_logs(list(sys.argv[1:] if argv is None else argv)):
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("rmg: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=os.environ.get("RMG_LOG_LEVEL", "WARNING").upper(), handlers=[handler])
     try:
         host = load_plugins()
     except RmgError as exc:  # RMG_STRICT_PLUGINS=1 and a plugin is broken

@@ -466,3 +466,16 @@ def test_worker_retry_gives_dead_scores_another_round(tmp_path: Path) -> None:
     assert (cycle["retried"], cycle["graded"], cycle["dead"]) == (1, 1, 1)
     # Only the failing score was written again, not the trace's good one.
     assert [r["name"] for r in scores(tmp_path / "scores.jsonl") if r["trace_id"] == "noref"].count("rel") == 1
+
+
+def test_json_logs_stay_json_when_plugins_warn_while_loading(tmp_path: Path) -> None:
+    """The deliberately broken test plugins warn before the command runs; those lines are JSON too."""
+    write_traces(tmp_path / "traces.jsonl", [trace("a")])
+    write_config(tmp_path)
+    out = run_rmg("worker", "-c", str(tmp_path / "eval.toml"), "--once", "--log-format", "json", cwd=tmp_path, timeout=60,
+                  env={"RMG_DISABLE_PLUGINS": ""})
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stderr.splitlines()]
+    warnings = [e for e in events if e["event"] == "log"]
+    assert warnings and all(e["level"] == "warning" and "skipped" in e["message"] for e in warnings)
+    assert [e["event"] for e in events if e["event"] != "log"] == ["started", "cycle", "stopped"]
