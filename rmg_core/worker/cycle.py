@@ -26,7 +26,7 @@ from ..components import Sink, Source
 from ..records import ScoreRecord, WriteReport
 from ..sampling import sample_fraction
 from .ledger import (
-    CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, due_scores, missing_outcomes, needs_grading,
+    CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, due_scores, grading_reason, missing_outcomes,
     outcome_of,
 )
 from .pacing import Pacer
@@ -168,8 +168,7 @@ class DueCases(Source):
                 if not due:
                     self.stats.skipped += 1
                     continue
-                reason = needs_grading(self.plan, content, prior, now)
-                assert reason is not None
+                reason = grading_reason(self.plan, content, prior)
                 if self.pacer is not None and not await self.pacer.take(self.stop):
                     return
                 if self.stop.is_set():

@@ -52,6 +52,11 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _changed(row: Optional[LedgerRow], fingerprint: str, content: str) -> bool:
+    """Missing, or made by another configuration or from another version of the trace."""
+    return row is None or row.fingerprint != fingerprint or row.content != content
+
+
 def due_scores(
     plan: Mapping[str, str], content: str, rows: Mapping[str, LedgerRow], now: float,
     aggregators: Collection[str] = (),
@@ -66,16 +71,22 @@ def due_scores(
     due = set()
     for name, fingerprint in plan.items():
         row = rows.get(name)
-        if (
-            row is None
-            or row.fingerprint != fingerprint
-            or row.content != content
-            or row.status == "failed" and (row.next_attempt is None or row.next_attempt <= now)
+        if _changed(row, fingerprint, content) or (
+            row is not None and row.status == "failed" and (row.next_attempt is None or row.next_attempt <= now)
         ):
             due.add(name)
     if due - set(aggregators):
         due.update(aggregators)
     return frozenset(due)
+
+
+def grading_reason(plan: Mapping[str, str], content: str, rows: Mapping[str, LedgerRow]) -> str:
+    """Why a case that has due scores is graded: `NEW`, `CHANGED` or `RETRY` (see `needs_grading`)."""
+    if not rows:
+        return NEW
+    if any(_changed(rows.get(name), fingerprint, content) for name, fingerprint in plan.items()):
+        return CHANGED
+    return RETRY
 
 
 def needs_grading(plan: Mapping[str, str], content: str, rows: Mapping[str, LedgerRow], now: float) -> Optional[str]:
@@ -87,13 +98,7 @@ def needs_grading(plan: Mapping[str, str], content: str, rows: Mapping[str, Ledg
     """
     if not due_scores(plan, content, rows, now):
         return None
-    if not rows:
-        return NEW
-    for name, fingerprint in plan.items():
-        row = rows.get(name)
-        if row is None or row.fingerprint != fingerprint or row.content != content:
-            return CHANGED
-    return RETRY
+    return grading_reason(plan, content, rows)
 
 
 @dataclass
