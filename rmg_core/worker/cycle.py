@@ -256,7 +256,7 @@ class LedgerSink(Sink):
         self.state, self.plan, self.policy = state, plan, policy
         self.pending: dict[str, PendingCase] = {}
         self.stats = CycleStats()
-        self._open = False
+        #: The configured sinks opened so far, in order; all open once it holds every one.
         self._opened: list[Sink] = []
 
     def start_cycle(self, stats: CycleStats) -> None:
@@ -270,7 +270,6 @@ class LedgerSink(Sink):
         for sink in self.sinks[len(self._opened):]:
             await sink.open()
             self._opened.append(sink)
-        self._open = True
 
     async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
         started = time.perf_counter()
@@ -294,7 +293,7 @@ class LedgerSink(Sink):
         if not records:
             return WriteReport()
         failures: dict[str, str] = {}
-        if not self._open:
+        if len(self._opened) < len(self.sinks):
             try:
                 await self._open_sinks()
             except Exception as exc:
@@ -344,7 +343,7 @@ class LedgerSink(Sink):
     async def shutdown(self) -> Optional[str]:
         """Close (flush) the configured sinks; the first problem, if any."""
         problem = None
-        opened, self._opened, self._open = self._opened, [], False
+        opened, self._opened = self._opened, []
         for sink, name in zip(opened, self.names):
             try:
                 report = await sink.close()
