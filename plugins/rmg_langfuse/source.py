@@ -37,7 +37,7 @@ from .traces import MISSING, TraceQuery, TraceRow, parse_io
 if TYPE_CHECKING:
     import httpx
 
-    from .client import LangfuseClient
+    from .client import LangfuseClient, LangfuseHTTPError
 
 log = logging.getLogger("rmg.langfuse")
 
@@ -140,7 +140,6 @@ class LangfuseSource(Source):
         require_credentials(self.settings, "source 'langfuse'")
         self._transport = transport
         self._client: Optional[LangfuseClient] = None
-        # "auto" resolves on the first request and is remembered.
         #: Which API answers; "auto" until the first request tells.  Shared with the copies
         #: `windowed` and `only` make, so a worker probes an old server once, not every cycle.
         self._api: dict[str, str] = {"api": self.settings.api}
@@ -295,10 +294,7 @@ class LangfuseSource(Source):
             except StopAsyncIteration:
                 return
             except LangfuseHTTPError as exc:
-                if self.api != "auto" or exc.status not in (404, 405):
-                    raise
-                log.info("langfuse: %s answered %s; using the legacy GET /api/public/traces", exc.endpoint, exc.status)
-                self.api = "legacy"
+                self._fall_back_to_legacy(exc)
             else:
                 self.api = "v2"
                 yield first
@@ -307,6 +303,13 @@ class LangfuseSource(Source):
                 return
         async for page in legacy_pages(self.client, self.query):
             yield page
+
+    def _fall_back_to_legacy(self, exc: "LangfuseHTTPError") -> None:
+        """With ``api = "auto"``, a v2 endpoint answering 404/405 means a server without it: use legacy from now on."""
+        if self.api != "auto" or exc.status not in (404, 405):
+            raise exc
+        log.info("langfuse: %s answered %s; using the legacy GET /api/public/traces", exc.endpoint, exc.status)
+        self.api = "legacy"
 
     async def _pages_by_id(self, ids: Sequence[str]) -> AsyncIterator[list[TraceRow]]:
         from .client import LangfuseHTTPError
@@ -319,9 +322,7 @@ class LangfuseSource(Source):
                     self.api = "v2"
                     return rows
                 except LangfuseHTTPError as exc:
-                    if self.api != "auto" or exc.status not in (404, 405):
-                        raise
-                    self.api = "legacy"
+                    self._fall_back_to_legacy(exc)
             return await legacy_row_of_trace(self.client, trace_id)
 
         step = max(1, self.settings.max_concurrency)
