@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -47,8 +48,6 @@ def worker_status(path: Path, settle: float) -> dict[str, Any]:
         backlog = None
         if unread is not None and rate is not None:
             backlog = int(round(unread * rate)) + due
-        import json
-
         owner = state.get_meta("owner")
         return {
             "state": str(path),
