@@ -12,6 +12,7 @@ from .cases import CaseError, EvalCase, case_from_mapping
 from .components import Aggregator, Component, Grader, Settings, Sink, Source
 from .errors import ConfigError, PluginError, RmgError, SinkError, SourceError
 from .hookspecs import hookimpl, hookspec
+from .http import ResponseTooLarge, bounded_request, parse_retry_after
 from .plugin_manager import PluginHost, load_plugins
 from .records import ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
 from .results import GraderError, GraderRank, GraderResult, GraderScore
@@ -26,8 +27,8 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
 __all__ = [
     "Aggregator", "CaseError", "Component", "ConfigError", "EvalCase", "Grader", "GraderError",
     "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "PluginError", "PluginHost",
-    "RmgError", "RunResults", "ScoreRecord", "Settings", "Sink", "SinkError", "Source",
-    "SourceError", "WriteFailure", "WriteReport", "answer_text", "case_from_mapping", "hookimpl",
-    "hookspec", "load_plugins", "question_text", "record_from_result", "score_id", "to_text",
+    "ResponseTooLarge", "RmgError", "RunResults", "ScoreRecord", "Settings", "Sink", "SinkError", "Source",
+    "SourceError", "WriteFailure", "WriteReport", "answer_text", "bounded_request", "case_from_mapping", "hookimpl",
+    "hookspec", "load_plugins", "parse_retry_after", "question_text", "record_from_result", "score_id", "to_text",
     "__version__",
 ]
