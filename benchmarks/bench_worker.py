@@ -65,11 +65,11 @@ from rmg_core import EvalCase, GradingRunner, Sink, Source, WriteReport, load_pl
 from rmg_core.cases import CaseError  # noqa: E402
 from rmg_core.config import Components  # noqa: E402
 from rmg_core.records import ScoreRecord  # noqa: E402
-from rmg_core.worker.ledger import content_hash, score_plan  # noqa: E402
-from rmg_core.worker.service import CycleLog, Worker  # noqa: E402
-from rmg_core.worker.settings import WorkerSettings  # noqa: E402
-from rmg_core.worker.state import Outcome, WorkerState  # noqa: E402
-from rmg_core.worker.status import worker_status  # noqa: E402
+from rmg_worker.ledger import content_hash, score_plan  # noqa: E402
+from rmg_worker.service import CycleLog, Worker  # noqa: E402
+from rmg_worker.settings import WorkerSettings  # noqa: E402
+from rmg_worker.state import Outcome, WorkerState  # noqa: E402
+from rmg_worker.status import worker_status  # noqa: E402
 
 from peers.env import pin_to_one_cpu  # noqa: E402
 

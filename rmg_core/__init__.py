@@ -1,22 +1,33 @@
 """rmg: evaluate LLM traces with pluggable graders, aggregators, sources and sinks.
 
-This package is the core; it imports no plugin and no heavy library (numpy,
-scikit-learn, langfuse), so ``import rmg_core`` and ``rmg --help`` stay fast.
+This package is the core: the contracts and the runtime.  It imports no
+plugin and no heavy library (numpy, scikit-learn, langfuse, httpx), so
+``import rmg_core`` and ``rmg --help`` stay fast.  Everything a plugin or a
+documented example needs is exported here; the modules behind it are private
+(except ``rmg_core.cli``, the command shell).
 """
 
 from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from .cases import CaseError, EvalCase, case_from_mapping
-from .components import Aggregator, Component, Grader, Settings, Sink, Source
-from .errors import ConfigError, PluginError, RmgError, SinkError, SourceError
+from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, case_from_mapping
+from .components import Aggregator, Component, Grader, Settings, Sink, Source, fingerprint
+from .config import (
+    ComponentConfig, Components, EvalConfig, assemble_config, build_components, expand_env, load_config,
+    parse_config, read_toml,
+)
+from .errors import EXIT_CONFIG, ConfigError, PluginError, RmgError, SinkError, SourceError, usage_exit
 from .hookspecs import hookimpl, hookspec
 from .http import ResponseTooLarge, bounded_request, parse_retry_after
-from .plugin_manager import PluginHost, load_plugins
+from .observers import RunContext, RunObserver
+from .pipeline import ChunkObserver, run_evaluation
+from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
 from .records import ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
-from .results import GraderError, GraderRank, GraderResult, GraderScore
-from .runner import GradingRunner, RunResults
+from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore
+from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
+from .sampling import sample_fraction
+from .summary import RunSummary, ScoreStats, SinkTally
 from .text import answer_text, question_text, to_text
 
 try:
@@ -25,10 +36,13 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
     __version__ = "0+unknown"
 
 __all__ = [
-    "Aggregator", "CaseError", "Component", "ConfigError", "EvalCase", "Grader", "GraderError",
-    "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "PluginError", "PluginHost",
-    "ResponseTooLarge", "RmgError", "RunResults", "ScoreRecord", "Settings", "Sink", "SinkError", "Source",
-    "SourceError", "WriteFailure", "WriteReport", "answer_text", "bounded_request", "case_from_mapping", "hookimpl",
-    "hookspec", "load_plugins", "parse_retry_after", "question_text", "record_from_result", "score_id", "to_text",
-    "__version__",
+    "AGGREGATED_PREFIX", "Aggregator", "CaseError", "ChunkObserver", "Component", "ComponentConfig", "Components",
+    "ConfigError", "DEFAULT_REFERENCE_KEYS", "ENTRY_POINT_GROUP", "EXIT_CONFIG", "EvalCase", "EvalConfig", "Grader",
+    "GraderError", "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "KINDS", "PluginError",
+    "PluginHost", "PluginInfo", "RESULT_TYPES", "ResponseTooLarge", "RmgError", "RunContext", "RunObserver",
+    "RunResults", "RunSummary", "ScoreRecord", "ScoreStats", "Settings", "Sink", "SinkError", "SinkTally", "Source",
+    "SourceError", "WriteFailure", "WriteReport", "answer_text", "assemble_config", "bounded_request",
+    "build_components", "case_from_mapping", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
+    "load_plugins", "parse_config", "parse_retry_after", "question_text", "read_toml", "record_from_result",
+    "run_evaluation", "run_sync", "sample_fraction", "score_id", "to_text", "usage_exit", "__version__",
 ]

@@ -42,6 +42,17 @@ def settings_error(component: str, model: type[BaseModel], exc: ValidationError,
     return ConfigError(f"{component}{place}: " + "; ".join(lines))
 
 
+def fingerprint(value: Any) -> str:
+    """The 16-hex-digit hash rmg uses for every fingerprint: sha256 of canonical JSON.
+
+    Components, score plans and whole runs are fingerprinted with it, so the
+    same configuration gives the same fingerprint on every machine and run.
+    """
+    # json.dumps defaults kept: fingerprints stored by earlier versions must still match.
+    payload = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
 class Component:
     """Common base: a registered ``name``, a ``version`` and validated settings."""
 
@@ -64,16 +75,7 @@ class Component:
         A changed fingerprint means a changed configuration: the worker
         re-scores, and stored scores say which configuration made them.
         """
-        payload = json.dumps(
-            {
-                "component": type(self).name,
-                "version": self.version,
-                "settings": _public_settings(self.settings),
-            },
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return fingerprint({"component": type(self).name, "version": self.version, "settings": _public_settings(self.settings)})
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in _public_settings(self.settings).items())

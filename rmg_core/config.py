@@ -35,12 +35,12 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .components import Aggregator, Component, Grader, Sink, Source
-from .errors import ConfigError
+from .components import Aggregator, Component, Grader, Sink, Source, settings_error
+from .errors import ConfigError, RmgError
 from .plugin_manager import PluginHost
 
 if TYPE_CHECKING:
@@ -133,10 +133,13 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown table(s) {', '.join(unknown)}; valid tables: {', '.join(sorted(known))}")
+    run_table = data.get("run", {})
+    if not isinstance(run_table, dict):
+        raise ConfigError(f"{origin}: [run] must be a table of run settings (max_concurrency, chunk_size, timeout)")
     try:
-        run = RunSettings(**data.get("run", {}))
+        run = RunSettings(**run_table)
     except ValidationError as exc:
-        raise ConfigError(f"{origin} [run]: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        raise settings_error(f"{origin} [run]", RunSettings, exc) from None
     config = EvalConfig(run=run, origin=origin)
     worker = data.get("worker", {})
     if not isinstance(worker, dict):
@@ -153,8 +156,11 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
     sinks = data.get("sinks", [])
     if isinstance(sinks, dict):
         sinks = [sinks]
+    if not isinstance(sinks, list):
+        raise ConfigError(f"{origin}: sinks must be [[sinks]] tables")
     for i, table in enumerate(sinks):
-        config.sinks.append(_component(table, f"{origin} [[sinks]] #{i + 1}", env))
+        # Numbered from 0, as `-s sinks.N.KEY=VALUE` numbers them.
+        config.sinks.append(_component(table, f"{origin} sinks.{i}", env))
     return config
 
 
@@ -239,3 +245,108 @@ def build_components(host: PluginHost, config: EvalConfig) -> Components:
     )
     names = [f"{t.plugin}({t.settings.get('path')})" if t.settings.get("path") else t.plugin for t in config.sinks]
     return Components(source, graders, aggregators, sinks, names, runner)
+
+
+# -- assembling a config from a file and command-line options --------------------
+def _parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML syntax when it parses (numbers, booleans, arrays), else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _apply_override(data: dict[str, Any], assignment: str, protected: Mapping[int, str]) -> None:
+    if "=" not in assignment:
+        raise RmgError(f"--set {assignment!r}: expected KEY=VALUE, e.g. --set source.limit=100")
+    key, value = assignment.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise RmgError(f"--set {assignment!r}: empty key")
+    if parts[0] == "sinks" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) in protected and parts[2] in ("path", "plugin"):
+        # An explicit -o is never overridden behind the user's back.
+        raise RmgError(f"--set {assignment!r}: sinks.{parts[1]} is the sink of {protected[int(parts[1])]}; change that option instead")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            try:
+                node = node[int(part)]
+            except (ValueError, IndexError):
+                raise RmgError(f"--set {assignment!r}: {'.'.join(parts[:i + 1])} is not an existing list index (sinks count from 0)") from None
+        else:
+            node = node.setdefault(part, {})
+        if not isinstance(node, (dict, list)):
+            raise RmgError(f"--set {assignment!r}: {'.'.join(parts[:i + 1])} is not a table")
+    if isinstance(node, list):
+        raise RmgError(f"--set {assignment!r}: cannot set a list item")
+    node[parts[-1]] = _parse_value(value.strip())
+
+
+def _named(spec: str) -> tuple[str, str]:
+    """``-g NAME`` or ``-g SCORE=PLUGIN``: the score name and the plugin."""
+    if "=" in spec:
+        name, plugin = spec.split("=", 1)
+        return name.strip(), plugin.strip()
+    return spec.strip(), spec.strip()
+
+
+def assemble_config(
+    *,
+    path: Optional[str] = None,
+    config_file: Optional[str] = None,
+    source: Optional[str] = None,
+    graders: Sequence[str] = (),
+    aggregators: Sequence[str] = (),
+    outputs: Sequence[str] = (),
+    sinks: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    max_concurrency: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+) -> EvalConfig:
+    """Merge a config file and command-line options (as ``rmg eval`` takes them) into one validated config.
+
+    Sinks are numbered from 0 in this order: the file's ``[[sinks]]``, then
+    each ``-o``, then each ``--sink``; ``-s sinks.N.KEY=VALUE`` uses the same
+    numbers, and may not change the path or plugin of an ``-o`` sink.
+    """
+    origin = str(config_file or "command line")
+    data: dict[str, Any] = {}
+    if config_file:
+        # Validated below, with the command-line additions, under the file's name.
+        data = read_toml(config_file)
+    if source and path:
+        raise RmgError(f"give either a PATH ({path!r}) or --source {source}, not both; a source's own settings go in --set source.KEY=VALUE")
+    if path:
+        data["source"] = {"plugin": "local", "path": path}
+    elif source:
+        data["source"] = {"plugin": source}
+    for flag, kind, specs in (("-g", "graders", graders), ("-a", "aggregators", aggregators)):
+        tables = data.setdefault(kind, {})
+        if not isinstance(tables, dict):
+            raise ConfigError(f"{origin}: [{kind}] must hold tables like [{kind}.<name>]")
+        for spec in specs:
+            name, plugin = _named(spec)
+            tables.setdefault(name, {"plugin": plugin})
+    sink_tables = data.setdefault("sinks", [])
+    if isinstance(sink_tables, dict):
+        sink_tables = data["sinks"] = [sink_tables]
+    if not isinstance(sink_tables, list):
+        raise ConfigError(f"{origin}: sinks must be [[sinks]] tables")
+    protected = {len(sink_tables) + i: f"-o {out}" for i, out in enumerate(outputs)}
+    sink_tables.extend({"plugin": "local", "path": out} for out in outputs)
+    sink_tables.extend({"plugin": name} for name in sinks)
+    run = data.setdefault("run", {})
+    if not isinstance(run, dict):
+        raise ConfigError(f"{origin}: [run] must be a table of run settings (max_concurrency, chunk_size, timeout)")
+    if max_concurrency is not None:
+        run["max_concurrency"] = max_concurrency
+    if chunk_size is not None:
+        run["chunk_size"] = chunk_size
+    for assignment in overrides:
+        _apply_override(data, assignment, protected)
+    config = parse_config(data, origin)
+    if config.source is None:
+        raise RmgError("nothing to read: give a traces file (rmg eval traces.jsonl ...), --source NAME, or a [source] table in -c FILE")
+    if not config.graders:
+        raise RmgError("no graders: add -g NAME (see `rmg plugins`) or [graders.NAME] tables in -c FILE")
+    return config

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import click
+
 
 class RmgError(Exception):
     """Base class of every error rmg raises on purpose."""
@@ -24,3 +29,15 @@ class SourceError(RmgError):
 
 class SinkError(RmgError):
     """A result sink failed as a whole (unreachable, not writable)."""
+
+
+#: Exit status of a usage or configuration error (every ``rmg`` command).
+EXIT_CONFIG = 2
+
+
+def usage_exit(message: str) -> "click.exceptions.Exit":
+    """Print ``rmg: error: <message>`` to stderr and return the exit (status 2) to raise."""
+    import click
+
+    click.echo(f"rmg: error: {message}", err=True)
+    return click.exceptions.Exit(EXIT_CONFIG)

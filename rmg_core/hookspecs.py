@@ -1,7 +1,8 @@
 """The hooks a plugin implements.  All are registration hooks except ``register_commands``.
 
 A plugin module decorates functions with ``rmg_core.hookimpl``; an
-implementation may take fewer arguments than the spec.
+implementation may take fewer arguments than the spec, so a spec can grow
+without breaking plugins.  docs/hooks.md has an example under each hook.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     import click
 
     from .components import Aggregator, Grader, Sink, Source
+    from .observers import RunObserver
 
 hookspec = pluggy.HookspecMarker("rmg")
 hookimpl = pluggy.HookimplMarker("rmg")
@@ -21,24 +23,51 @@ hookimpl = pluggy.HookimplMarker("rmg")
 
 @hookspec
 def register_graders(register: Callable[[type[Grader]], None]) -> None:
-    """Call ``register(GraderClass)`` for each grader the plugin provides."""
+    """Call ``register(GraderClass)`` for each grader the plugin provides.
+
+    :param register: takes a `Grader` subclass with a unique ``name``.
+    """
 
 
 @hookspec
 def register_aggregators(register: Callable[[type[Aggregator]], None]) -> None:
-    """Call ``register(AggregatorClass)`` for each aggregator the plugin provides."""
+    """Call ``register(AggregatorClass)`` for each aggregator the plugin provides.
+
+    :param register: takes an `Aggregator` subclass with a unique ``name``.
+    """
 
 
 @hookspec
 def register_sources(register: Callable[[type[Source]], None]) -> None:
-    """Call ``register(SourceClass)`` for each trace source the plugin provides."""
+    """Call ``register(SourceClass)`` for each trace source the plugin provides.
+
+    :param register: takes a `Source` subclass with a unique ``name``.
+    """
 
 
 @hookspec
 def register_sinks(register: Callable[[type[Sink]], None]) -> None:
-    """Call ``register(SinkClass)`` for each result sink the plugin provides."""
+    """Call ``register(SinkClass)`` for each result sink the plugin provides.
+
+    :param register: takes a `Sink` subclass with a unique ``name``.
+    """
+
+
+@hookspec
+def register_run_observers(register: Callable[[type[RunObserver]], None]) -> None:
+    """Call ``register(ObserverClass)`` for each run observer the plugin provides.
+
+    A run observer adds options to ``rmg eval``, sees every graded chunk and
+    acts when the run ends (reports, CI gates, progress displays).
+
+    :param register: takes a `RunObserver` subclass with a unique ``name``.
+    """
 
 
 @hookspec
 def register_commands(cli: click.Group) -> None:
-    """Add commands to the ``rmg`` command group with ``@cli.command()``."""
+    """Add commands to the ``rmg`` command group with ``@cli.command()`` or ``cli.add_command``.
+
+    :param cli: the ``rmg`` group built for this run; ``cli.commands["plugins"]``
+        is the ``rmg plugins`` group, for subcommands of it.
+    """

@@ -7,7 +7,10 @@ it and its distribution, so every command keeps working.  Environment:
 
 * ``RMG_LOAD_PLUGINS=a,b`` loads only the plugins named (entry point names);
 * ``RMG_DISABLE_PLUGINS=x,y`` blocks plugins by name, built-ins included;
-* ``RMG_STRICT_PLUGINS=1`` makes any plugin problem an error.
+* ``RMG_STRICT_PLUGINS=1`` makes any plugin problem an error (naming every broken plugin).
+
+Plugins left out by the first two are kept in `PluginHost.hidden`, so
+``rmg plugins`` and the "unknown grader" errors can say what hid them.
 """
 
 from __future__ import annotations
@@ -16,23 +19,25 @@ import logging
 import os
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import pluggy
 
 from . import hookspecs
 from .components import Aggregator, Component, Grader, Sink, Source
 from .errors import ConfigError, PluginError
+from .observers import RunObserver
 
 ENTRY_POINT_GROUP = "rmg"
 log = logging.getLogger("rmg.plugins")
 
 #: kind -> (registration hook, base class every registered class must extend)
-KINDS: dict[str, tuple[str, type[Component]]] = {
+KINDS: dict[str, tuple[str, type]] = {
     "grader": ("register_graders", Grader),
     "aggregator": ("register_aggregators", Aggregator),
     "source": ("register_sources", Source),
     "sink": ("register_sinks", Sink),
+    "observer": ("register_run_observers", RunObserver),
 }
 
 
@@ -65,7 +70,7 @@ class PluginInfo:
 
 @dataclass
 class _Entry:
-    cls: type[Component]
+    cls: type
     plugin: PluginInfo
 
 
@@ -84,7 +89,11 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: list[PluginInfo] = []
         self.skipped: list[PluginInfo] = []
+        #: Plugins left out by RMG_LOAD_PLUGINS / RMG_DISABLE_PLUGINS (``problem`` says which).
+        self.hidden: list[PluginInfo] = []
         self.warnings: list[str] = []
+        #: Problems found in strict mode, raised together once loading ends.
+        self.strict_problems: list[str] = []
         self._components: dict[str, dict[str, _Entry]] = {kind: {} for kind in KINDS}
         self._conflicts: dict[str, dict[str, list[PluginInfo]]] = {kind: {} for kind in KINDS}
 
@@ -94,11 +103,22 @@ class PluginHost:
         message = " ".join(message.split())
         info.problem = message
         text = f"{info.label} skipped: {message} (set RMG_DISABLE_PLUGINS={info.name} to silence this)"
-        if self.strict:
-            raise PluginError(text)
         self.skipped.append(info)
+        if self.strict:
+            self.strict_problems.append(text)
+            return
+        self.warn(text)
+
+    def warn(self, text: str) -> None:
+        """Record and log a warning about the plugins (shown by ``rmg plugins --json``)."""
         self.warnings.append(text)
         log.warning(text)
+
+    def raise_strict_problems(self) -> None:
+        """In strict mode, fail naming every broken plugin at once, not only the first."""
+        if self.strict_problems:
+            count = len(self.strict_problems)
+            raise PluginError(f"RMG_STRICT_PLUGINS is set and {count} plugin problem(s) were found: " + "; ".join(self.strict_problems))
 
     def add(self, plugin: Any, info: PluginInfo) -> bool:
         """Register one plugin object (a module, usually); skip it on any problem."""
@@ -149,9 +169,9 @@ class PluginHost:
         table.pop(cls.name, None)
         message = self._conflict_message(kind, cls.name)
         if self.strict:
-            raise PluginError(message)
-        self.warnings.append(message)
-        log.warning(message)
+            self.strict_problems.append(message)
+            return
+        self.warn(message)
 
     def _conflict_message(self, kind: str, name: str) -> str:
         owners = " and ".join(p.label for p in self._conflicts[kind][name])
@@ -175,8 +195,31 @@ class PluginHost:
             hint = ""
             for info in self.skipped:
                 hint += f"; note: {info.label} was skipped ({info.problem})"
+            if self.hidden:
+                hint += f"; note: {self.hidden_note()}"
             raise ConfigError(f"unknown {kind} {name!r}; installed {kind}s: {known}{hint}")
         return entry.cls
+
+    def hidden_note(self) -> str:
+        """Which plugins the environment left out, and by which variable."""
+        by_reason: dict[str, list[str]] = {}
+        for info in self.hidden:
+            by_reason.setdefault(info.problem or "", []).append(info.name)
+        return "; ".join(f"{reason} left out plugin(s) {', '.join(names)}" for reason, names in by_reason.items())
+
+    def observer_classes(self) -> list[type[RunObserver]]:
+        """The registered run observers, in name order."""
+        return [self._components["observer"][name].cls for name in self.names("observer")]  # type: ignore[misc]
+
+    def as_dict(self) -> dict[str, Any]:
+        """What ``rmg plugins --json`` prints."""
+        return {
+            "plugins": [p.as_dict() for p in self.plugins],
+            "skipped": [p.as_dict() for p in self.skipped],
+            "disabled": [p.as_dict() for p in self.hidden],
+            "components": {kind: {name: self.plugin_of(kind, name).name for name in self.names(kind)} for kind in KINDS},
+            "warnings": self.warnings,
+        }
 
     def plugin_of(self, kind: str, name: str) -> PluginInfo:
         return self._components[kind][name].plugin
@@ -226,9 +269,12 @@ def load_plugins(
         if (ep.name, ep.value) in seen:  # the same distribution found twice on sys.path
             continue
         seen.add((ep.name, ep.value))
-        if ep.name in blocked or (only is not None and ep.name not in only):
-            continue
         info = _entry_point_info(ep)
+        if ep.name in blocked or (only is not None and ep.name not in only):
+            variable = "RMG_DISABLE_PLUGINS" if ep.name in blocked else "RMG_LOAD_PLUGINS"
+            info.problem = f"{variable}={env.get(variable, '')}"
+            host.hidden.append(info)
+            continue
         try:
             module = ep.load()
         except Exception as exc:
@@ -238,4 +284,5 @@ def load_plugins(
     for name, plugin in plugins:
         if name not in blocked:
             host.add(plugin, PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin))))
+    host.raise_strict_problems()
     return host

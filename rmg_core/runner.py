@@ -25,7 +25,17 @@ import asyncio
 import concurrent.futures
 from dataclasses import dataclass
 from typing import (
-    Any, AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Optional, Sequence, Union,
+    Any,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Optional,
+    Sequence,
+    TypeVar,
+    Union,
 )
 
 from .components import Aggregator, Grader
@@ -35,6 +45,23 @@ from .results import GraderError, GraderResult, check_result, error_from_excepti
 Mapper = Union[Mapping[str, str], Callable[[Mapping[str, Any]], Mapping[str, Any]]]
 GraderConfig = Union[Grader, tuple[Grader, Optional[Mapper]]]
 AGGREGATED_PREFIX = "aggregated_"
+
+
+T = TypeVar("T")
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, also inside a running event loop (a notebook).
+
+    ``asyncio.run`` refuses to nest, so with a loop already running in this
+    thread the coroutine runs in a fresh loop on another thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class RunResults(dict):
@@ -162,13 +189,7 @@ class GradingRunner:
 
     def run(self, data: Sequence[Mapping[str, Any]]) -> RunResults:
         """Synchronous `arun`; works inside a running event loop too (a notebook)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.arun(data))
-        # A loop is running in this thread: run ours in another thread.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, self.arun(data)).result()
+        return run_sync(self.arun(data))
 
     async def astream(
         self,
@@ -328,4 +349,4 @@ class GradingRunner:
         return out
 
 
-__all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX"]
+__all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync"]

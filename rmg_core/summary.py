@@ -28,7 +28,7 @@ class ScoreStats:
     #: Cases with no numeric value and no error (e.g. a listwise rank).
     skipped: int = 0
     #: Spread, percentiles and confidence interval, attached at the end of a run
-    #: by `rmg_core.reporting` (keys of `ScoreDescription.as_dict`).
+    #: by `rmg_reporting` (keys of `ScoreDescription.as_dict`).
     distribution: Optional[dict[str, Any]] = None
 
     def add(self, record: ScoreRecord) -> None:

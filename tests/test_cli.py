@@ -62,7 +62,9 @@ def test_eval_works_with_broken_plugins_installed(tmp_path: Path) -> None:
 @needs_broken
 def test_strict_plugins_makes_a_broken_plugin_an_error() -> None:
     out = run_rmg("plugins", env={"RMG_STRICT_PLUGINS": "1"})
-    assert out.returncode == 2 and "rmg: error: plugin 'broken_import'" in out.stderr
+    assert out.returncode == 2 and "rmg: error: RMG_STRICT_PLUGINS is set and 3 plugin problem(s)" in out.stderr
+    # Every broken plugin is named, not only the first.
+    assert all(f"plugin '{name}'" in out.stderr for name in ("broken_import", "bad_hook", "bad_signature"))
 
 
 def test_disable_plugins_hides_a_builtin() -> None:

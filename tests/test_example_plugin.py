@@ -96,7 +96,7 @@ def test_disabling_it_hides_it(tmp_path: Path) -> None:
 
 
 def test_its_own_test_suite_passes() -> None:
-    # The plugin's tests use the kit (rmg_core.testing) through pytest's entry point, as its author's CI would.
+    # The plugin's tests use the kit (rmg_kit) through pytest's entry point, as its author's CI would.
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
         cwd=PLUGIN_DIR, capture_output=True, text=True, timeout=300,

@@ -6,7 +6,7 @@ import pytest
 
 import rmg_relevance
 import rmg_similarity
-from rmg_core.testing import check_grader
+from rmg_kit import check_grader
 from rmg_relevance import RelevanceGrader
 from rmg_similarity import SimilarityGrader
 

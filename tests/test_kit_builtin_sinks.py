@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import pytest
 
 import rmg_local
-from rmg_core.testing import check_sink
+from rmg_kit import check_sink
 from rmg_local.sink import LocalFileSink
 
 

@@ -17,7 +17,7 @@ from rmg_core import (
     GraderError, GraderResult, GraderScore, Grader, ScoreRecord, Settings, Sink, SinkError, WriteFailure,
     WriteReport, hookimpl,
 )
-from rmg_core.testing import ConformanceError, check_grader, check_sink, sample_records
+from rmg_kit import ConformanceError, check_grader, check_sink, sample_records
 
 CASES = [
     {"prediction": "the cat sat", "reference": "the cat sat"},

@@ -19,7 +19,7 @@ HEAVY = ("numpy", "sklearn", "langfuse", "scipy", "httpx")
 
 def test_pytest11_entry_point_names_the_kit() -> None:
     eps = [ep for ep in metadata.entry_points(group="pytest11") if ep.name == "rmg"]
-    assert [ep.value for ep in eps] == ["rmg_core.testing"], "reinstall rmg (pip install -e .) to register the pytest plugin"
+    assert [ep.value for ep in eps] == ["rmg_kit.pytest_plugin"], "reinstall rmg (pip install -e .) to register the pytest plugin"
 
 
 def test_fixtures_are_available_without_a_conftest(request: pytest.FixtureRequest) -> None:
@@ -30,15 +30,15 @@ def test_fixtures_are_available_without_a_conftest(request: pytest.FixtureReques
 
 def test_importing_the_kit_is_light() -> None:
     script = (
-        "import rmg_core.testing, sys\n"
+        "import rmg_kit, sys\n"
         "sys.stderr.write('@@ ' + ' '.join(sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     loaded = set(out.stderr.split("@@ ", 1)[1].split())
     assert not [m for m in HEAVY if m in loaded]
     # The checks and the CLI wait until a test uses them.
-    assert not {"rmg_core.testing_conformance", "rmg_core.cli", "click.testing"} & loaded
-    assert not [m for m in loaded if m.startswith("rmg_") and not m.startswith("rmg_core")]
+    assert not {"rmg_kit.conformance", "rmg_core.cli", "click.testing"} & loaded
+    assert not [m for m in loaded if m.startswith("rmg_") and not m.startswith(("rmg_core", "rmg_kit"))]
 
 
 def test_host_factory_holds_only_the_given_plugins(rmg_host_factory) -> None:  # type: ignore[no-untyped-def]

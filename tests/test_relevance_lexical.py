@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rmg_core import ConfigError, GraderError, GraderScore, GradingRunner, load_plugins
-from rmg_core.testing import check_grader
+from rmg_kit import check_grader
 from rmg_relevance import RelevanceGrader
 from rmg_relevance.lexical import score_pair, stem, tokens
 from tests.conftest import ROOT

@@ -12,8 +12,8 @@ import pytest
 
 from rmg_core import EvalCase, GraderRank, GraderResult, GraderScore, GradingRunner, Grader, record_from_result
 from rmg_core.pipeline import run_evaluation
-from rmg_core.reporting.collector import RunCollector, truncate
-from rmg_core.reporting.metadata import config_fingerprint, run_info
+from rmg_reporting.collector import RunCollector, truncate
+from rmg_reporting.metadata import config_fingerprint, run_info
 from rmg_local.sink import LocalFileSink
 from rmg_local.source import LocalFileSource
 from tests.conftest import ExactMatch, Length, Mean
@@ -99,7 +99,7 @@ def test_worst_case_heap_stays_bounded_and_keeps_the_true_minimum() -> None:
 
 def test_errors_are_grouped_by_message_with_example_traces_and_bounded() -> None:
     from rmg_core import GraderError
-    from rmg_core.reporting import collector as module
+    from rmg_reporting import collector as module
 
     collector = RunCollector()
     cases = [EvalCase(id=f"c{i}") for i in range(200)]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from rmg_core.cli import cli
-from rmg_core.reporting.compare import BETTER, NO_CHANGE, UNKNOWN, WORSE, compare_scores, compare_summaries
+from rmg_core.cli import build_cli
+from rmg_reporting.compare import BETTER, NO_CHANGE, UNKNOWN, WORSE, compare_scores, compare_summaries
 
 
 def score(n: int, mean: float, std: float, **extra: Any) -> dict[str, Any]:
@@ -44,33 +44,33 @@ def write_run(host: Any, tmp_path: Path, name: str, scale: int) -> Path:
     if not traces.exists():
         traces.write_text("".join(json.dumps({"id": f"t{i}", "output": "x" * (i % 10), "expected": "x" * (i % 4)}) + "\n" for i in range(200)))
     summary = tmp_path / f"{name}.json"
-    out = CliRunner().invoke(cli, ["eval", str(traces), "-g", "exact", "-g", "length", "-s", f"graders.length.scale={scale}", "-q", "--summary-json", str(summary)], obj=host)
+    out = CliRunner().invoke(build_cli(host), ["eval", str(traces), "-g", "exact", "-g", "length", "-s", f"graders.length.scale={scale}", "-q", "--summary-json", str(summary)], obj=host)
     assert out.exit_code == 0, out.output
     return summary
 
 
 def test_compare_command_text_and_json(tmp_path: Path, test_host: Any) -> None:
     a, b = write_run(test_host, tmp_path, "a", 20), write_run(test_host, tmp_path, "b", 10)
-    out = CliRunner().invoke(cli, ["compare", str(a), str(b)], obj=test_host)
+    out = CliRunner().invoke(build_cli(test_host), ["compare", str(a), str(b)], obj=test_host)
     assert out.exit_code == 0, out.output
     lines = {line.split()[0]: line for line in out.stdout.splitlines()[3:] if line.startswith("  ") and not line.startswith("  score")}
     assert lines["length"].rstrip().endswith("BETTER")  # a smaller scale: every length score doubles
     assert lines["exact"].rstrip().endswith("no clear change")  # same traces, same grader
     assert "the configurations differ" in out.stdout and "Welch normal approximation" in out.stdout
-    data = json.loads(CliRunner().invoke(cli, ["compare", str(a), str(b), "--json"], obj=test_host).stdout)
+    data = json.loads(CliRunner().invoke(build_cli(test_host), ["compare", str(a), str(b), "--json"], obj=test_host).stdout)
     by_score = {s["score"]: s for s in data["scores"]}
     a_doc, b_doc = json.loads(a.read_text()), json.loads(b.read_text())
     assert by_score["length"]["diff"] == pytest.approx(b_doc["scores"]["length"]["mean"] - a_doc["scores"]["length"]["mean"])
     assert by_score["length"]["verdict"] == BETTER and by_score["exact"]["diff"] == 0.0
     assert data["same_config"] is False and data["a"]["path"] == str(a)
-    same = json.loads(CliRunner().invoke(cli, ["compare", str(a), str(a), "--json"], obj=test_host).stdout)
+    same = json.loads(CliRunner().invoke(build_cli(test_host), ["compare", str(a), str(a), "--json"], obj=test_host).stdout)
     assert same["same_config"] is True and {s["verdict"] for s in same["scores"]} == {NO_CHANGE}
 
 
 def test_compare_errors_name_the_file(tmp_path: Path, test_host: Any) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"cases": 3}')
-    out = CliRunner().invoke(cli, ["compare", str(bad), str(tmp_path / "missing.json")], obj=test_host)
+    out = CliRunner().invoke(build_cli(test_host), ["compare", str(bad), str(tmp_path / "missing.json")], obj=test_host)
     assert out.exit_code == 2 and f"{bad}: not an rmg summary" in out.stderr
-    out = CliRunner().invoke(cli, ["compare", str(tmp_path / "missing.json"), str(bad)], obj=test_host)
+    out = CliRunner().invoke(build_cli(test_host), ["compare", str(tmp_path / "missing.json"), str(bad)], obj=test_host)
     assert out.exit_code == 2 and "missing.json: no such file" in out.stderr

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 
 from rmg_core import Grader, GraderResult, GraderScore, Settings, hookimpl, load_plugins
-from rmg_core.cli import cli
+from rmg_core.cli import build_cli
 from rmg_core.errors import RmgError
-from rmg_core.reporting.gate import Threshold, evaluate_gate, parse_thresholds
-from rmg_core.reporting.stats import describe
+from rmg_reporting.gate import Threshold, evaluate_gate, parse_thresholds
+from rmg_reporting.stats import describe
 from tests.conftest import TestPlugin, run_rmg
 
 QUIET_ENV = {"RMG_DISABLE_PLUGINS": "broken_import,bad_hook,bad_signature"}
@@ -31,7 +31,7 @@ def traces(path: Path, n: int = 20, with_expected: bool = True) -> Path:
 
 
 def invoke(host: Any, *args: str) -> Any:
-    return CliRunner().invoke(cli, ["eval", *args], obj=host)
+    return CliRunner().invoke(build_cli(host), ["eval", *args], obj=host)
 
 
 def test_gate_passes(tmp_path: Path, test_host: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from rmg_core.cli import cli
+from rmg_core.cli import build_cli
 
 EVIL = '<script>alert("x")</script> & <b>bold</b>'
 
@@ -53,8 +53,7 @@ def make_report(tmp_path: Path, host: Any) -> tuple[Path, str]:
     rows[0]["expected"] = "something else"
     traces.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken line\n")
     report = tmp_path / "report.html"
-    out = CliRunner().invoke(
-        cli, ["eval", str(traces), "-g", "exact", "-g", "length", "-a", "mean", "-q", "--report", str(report), "--fail-under", "mean=0.2"], obj=host,
+    out = CliRunner().invoke(build_cli(host), ["eval", str(traces), "-g", "exact", "-g", "length", "-a", "mean", "-q", "--report", str(report), "--fail-under", "mean=0.2"], obj=host,
     )
     assert out.exit_code in (0, 3), out.output
     return report, report.read_text(encoding="utf-8")
@@ -142,7 +141,7 @@ def test_report_of_an_errors_only_run(tmp_path: Path, test_host: Any) -> None:
     traces = tmp_path / "t.jsonl"
     traces.write_text("".join(json.dumps({"id": f"t{i}", "output": "a"}) + "\n" for i in range(5)))
     report = tmp_path / "r.html"
-    out = CliRunner().invoke(cli, ["eval", str(traces), "-g", "exact", "-q", "--report", str(report), "--fail-under", "exact=0.5"], obj=test_host)
+    out = CliRunner().invoke(build_cli(test_host), ["eval", str(traces), "-g", "exact", "-q", "--report", str(report), "--fail-under", "exact=0.5"], obj=test_host)
     assert out.exit_code == 3
     text = report.read_text(encoding="utf-8")
     assert "No successful values." in text and "gate failed" in text and text.count('class="bar"') == 20

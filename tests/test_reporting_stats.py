@@ -8,8 +8,8 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from rmg_core.reporting import stats
-from rmg_core.reporting.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ValueStore, describe, histogram
+from rmg_reporting import stats
+from rmg_reporting.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, ValueStore, describe, histogram
 
 
 def direct_bootstrap(x: np.ndarray, seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float]:

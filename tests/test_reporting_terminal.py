@@ -7,9 +7,9 @@ import io
 import pytest
 
 from rmg_core import GraderError, GraderScore, record_from_result
-from rmg_core.reporting.gate import Threshold, evaluate_gate
-from rmg_core.reporting.stats import describe
-from rmg_core.reporting.terminal import ProgressDisplay, print_summary
+from rmg_reporting.gate import Threshold, evaluate_gate
+from rmg_reporting.stats import describe
+from rmg_reporting.terminal import ProgressDisplay, print_summary
 from rmg_core.summary import RunSummary, ScoreStats, SinkTally
 
 

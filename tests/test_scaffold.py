@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from rmg_core import ConfigError
-from rmg_core.scaffold import create_plugin, new_plugin_command, plugin_names
+from rmg_kit.scaffold import create_plugin, new_plugin_command, plugin_names
 from tests.conftest import ROOT
 
-TEMPLATES = ROOT / "rmg_core" / "templates" / "plugin"
+TEMPLATES = ROOT / "rmg_kit" / "templates" / "plugin"
 
 
 def _run_its_tests(package_dir: Path) -> subprocess.CompletedProcess:
@@ -88,7 +88,7 @@ def test_every_template_is_package_data() -> None:
     # What setuptools ships is what these globs match; a template outside them would
     # be missing from a non-editable install (`pip install .`).
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    patterns = project["tool"]["setuptools"]["package-data"]["rmg_core"]
-    shipped = {Path(p) for pattern in patterns for p in glob.glob(str(ROOT / "rmg_core" / pattern)) if Path(p).is_file()}
+    patterns = project["tool"]["setuptools"]["package-data"]["rmg_kit"]
+    shipped = {Path(p) for pattern in patterns for p in glob.glob(str(ROOT / "rmg_kit" / pattern)) if Path(p).is_file()}
     templates = {p for p in TEMPLATES.rglob("*.tmpl")}
     assert templates and templates <= shipped, sorted(str(p) for p in templates - shipped)

@@ -238,7 +238,7 @@ def test_runner_batches_give_the_scores_of_single_calls() -> None:
 
 
 def test_passes_the_plugin_kit_conformance_checks() -> None:
-    from rmg_core.testing import check_grader
+    from rmg_kit import check_grader
 
     cases = [
         {"prediction": "the cat sat", "reference": "the cat sat"},

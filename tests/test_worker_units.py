@@ -22,14 +22,14 @@ from rmg_core import (
 from rmg_core.config import Components, build_components, parse_config
 from rmg_core.errors import ConfigError
 from rmg_core.sampling import sample_fraction
-from rmg_core.worker.durations import format_duration, parse_duration
-from rmg_core.worker.ledger import (
+from rmg_worker.durations import format_duration, parse_duration
+from rmg_worker.ledger import (
     CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, needs_grading, outcome_of, score_plan,
 )
-from rmg_core.worker.pacing import Pacer
-from rmg_core.worker.service import CycleLog, Worker
-from rmg_core.worker.settings import WorkerSettings, default_state_path, state_path, worker_settings
-from rmg_core.worker.state import LedgerRow, Outcome, StateError, WorkerState
+from rmg_worker.pacing import Pacer
+from rmg_worker.service import CycleLog, Worker
+from rmg_worker.settings import WorkerSettings, default_state_path, state_path, worker_settings
+from rmg_worker.state import LedgerRow, Outcome, StateError, WorkerState
 from tests.conftest import Length, Mean, ExactMatch
 
 UTC = timezone.utc

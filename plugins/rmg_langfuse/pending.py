@@ -6,13 +6,11 @@ the reader to write; this is that function, built on `LangfuseSource`.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
-from rmg_core import CaseError, EvalCase
+from rmg_core import CaseError, EvalCase, run_sync
 
 if TYPE_CHECKING:
     import httpx
@@ -71,10 +69,4 @@ def fetch_pending_traces(
     **filters: Any,
 ) -> list[EvalCase]:
     """Synchronous `afetch_pending_traces`; also works inside a running event loop (a notebook)."""
-    call = afetch_pending_traces(score_name, since=since, until=until, limit=limit, **filters)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(call)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, call).result()
+    return run_sync(afetch_pending_traces(score_name, since=since, until=until, limit=limit, **filters))

@@ -6,7 +6,7 @@ import pytest
 
 import rmg_example
 from rmg_core import ConfigError, GraderScore
-from rmg_core.testing import check_grader
+from rmg_kit import check_grader
 from rmg_example.json_valid import JsonValidGrader
 from rmg_example.regex_match import RegexMatchGrader
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import rmg_example
-from rmg_core.testing import check_sink, sample_records
+from rmg_kit import check_sink, sample_records
 from rmg_example.sqlite_sink import SqliteSink
 
 

@@ -1,0 +1,142 @@
+"""What ``rmg eval`` shows on a terminal: a live progress line and the end-of-run table.
+
+Both use rich when standard error is a terminal; otherwise there is no
+progress display and the table is plain text (logs and CI stay readable).
+rich is imported only when it is used.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Any, Optional
+
+from rmg_core import RunSummary
+
+from .gate import GateResult
+
+
+def is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
+
+
+class ProgressDisplay:
+    """The pipeline's ``progress`` callback: traces done, rate, errors so far, elapsed time.
+
+    It appears only once a run has lasted ``delay`` seconds, so short runs
+    print nothing but their summary.  The total is unknown while streaming,
+    so the bar pulses instead of filling.  Call `close` when the run ends.
+    """
+
+    def __init__(self, stream: Optional[IO[str]] = None, delay: float = 0.5) -> None:
+        self.stream = stream or sys.stderr
+        self.delay = delay
+        self._started = time.monotonic()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]rmg eval[/bold]"),
+            BarColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=Console(file=self.stream),
+            transient=True,  # the summary table replaces it
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("grading", total=None, detail="")
+
+    def __call__(self, summary: RunSummary) -> None:
+        if self._progress is None:
+            if time.monotonic() - self._started < self.delay:
+                return
+            self._start()
+        errors = sum(s.errors for s in summary.scores.values())
+        rate = summary.cases / summary.seconds if summary.seconds > 0 else 0.0
+        detail = f"{summary.cases:,} traces  {rate:,.0f}/s  {errors:,} grader errors"
+        if summary.bad_cases:
+            detail += f"  {summary.bad_cases:,} unreadable"
+        if summary.failed_writes:
+            detail += f"  [red]{summary.failed_writes:,} not written[/red]"
+        self._progress.update(self._task, detail=detail)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _fmt(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: IO[str]) -> None:
+    """The summary as a rich table (for a terminal), then the rest of the summary and the gate."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(file=stream, highlight=False)
+    rest = summary.render(scores=False).splitlines()
+    console.print(escape(rest[0]))
+    # Every statistic needs ~125 columns; a narrower terminal gets the essential
+    # ones rather than numbers cut to "0.3…".
+    if console.width >= 125:
+        columns = ("scored", "errors", "skipped", "mean", "std", "min", "p10", "p50", "p90", "max")
+    elif console.width >= 100:
+        columns = ("scored", "errors", "mean", "std", "min", "p50", "max")
+    else:
+        columns = ("scored", "errors", "mean", "std", "p50")
+    table = Table(show_edge=False, header_style="bold", pad_edge=False, box=None, padding=(0, 1))
+    table.add_column("score", style="bold")
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("95% CI of mean", justify="right", no_wrap=True)
+    for stats in summary.scores.values():
+        d = stats.distribution or {}
+        ci = f"[{d['ci_low']:.3f}, {d['ci_high']:.3f}]" if d.get("ci_low") is not None else "-"
+        cells = {
+            "scored": str(stats.scored),
+            "errors": f"[red]{stats.errors}[/red]" if stats.errors else "0",
+            "skipped": str(stats.skipped),
+            "mean": _fmt(stats.mean),
+            **{key: _fmt(d.get(key)) for key in ("std", "min", "p10", "p50", "p90", "max")},
+        }
+        table.add_row(escape(stats.name), *(cells[c] for c in columns), ci)
+    if summary.scores:
+        console.print(table)
+        for stats in summary.scores.values():
+            for message, count in list(stats.error_messages.items())[:3]:
+                console.print(f"  [red]{escape(stats.name)} error x{count}:[/red] {escape(message)}")
+    for line in rest[1:]:
+        console.print(escape(line))
+    if gate is not None and gate.checks:
+        for check in gate.checks:
+            mark = "[green]gate passed:[/green]" if check.passed else "[bold red]gate FAILED:[/bold red]"
+            console.print(f"{mark} {escape(check.message)}")
+
+
+def print_summary(summary: RunSummary, gate: Optional[GateResult], stream: Optional[IO[str]] = None) -> None:
+    """Print the end-of-run summary: a rich table on a terminal, plain text elsewhere."""
+    stream = stream or sys.stderr
+    if is_terminal(stream):
+        print_rich_summary(summary, gate, stream)
+        return
+    text = summary.render()
+    if gate is not None and gate.checks:
+        text += "\n" + gate.render()
+    print(text, file=stream, flush=True)
