@@ -24,7 +24,7 @@ from .observers import RunContext, RunObserver
 from .pipeline import ChunkObserver, run_evaluation
 from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
 from .records import ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
-from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore
+from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
 from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
 from .sampling import sample_fraction
 from .summary import RunSummary, ScoreStats, SinkTally
@@ -42,7 +42,7 @@ __all__ = [
     "PluginHost", "PluginInfo", "RESULT_TYPES", "ResponseTooLarge", "RmgError", "RunContext", "RunObserver",
     "RunResults", "RunSummary", "ScoreRecord", "ScoreStats", "Settings", "Sink", "SinkError", "SinkTally", "Source",
     "SourceError", "WriteFailure", "WriteReport", "answer_text", "assemble_config", "bounded_request",
-    "build_components", "case_from_mapping", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
+    "build_components", "case_from_mapping", "check_result", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
     "load_plugins", "parse_config", "parse_retry_after", "question_text", "read_toml", "record_from_result",
     "run_evaluation", "run_sync", "sample_fraction", "score_id", "to_text", "usage_exit", "__version__",
 ]

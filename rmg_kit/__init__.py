@@ -16,21 +16,23 @@ The checks are imported on first use, so loading this plugin at every
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from rmg_core import hookimpl
 
-_CHECKS = (
-    "ConformanceError", "ConformanceReport", "HOSTILE_VALUES", "check_grader", "check_sink",
-    "sample_records",
-)
+#: Public name -> the module of this package that defines it (imported on first use).
+_CHECKS = {
+    "ConformanceError": "conformance", "ConformanceReport": "conformance", "HOSTILE_VALUES": "conformance",
+    "check_aggregator": "aggregator_checks", "check_grader": "grader_checks", "check_sink": "sink_checks",
+    "sample_records": "sink_checks",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _CHECKS:
-        from . import conformance
-
-        return getattr(conformance, name)
+        module = importlib.import_module(f"{__name__}.{_CHECKS[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

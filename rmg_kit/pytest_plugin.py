@@ -35,16 +35,16 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 
     from rmg_core import Grader, GraderResult, PluginHost
 
-_LAZY = ("check_grader", "check_sink", "sample_records", "ConformanceError", "ConformanceReport", "HOSTILE_VALUES")
+_LAZY = ("check_aggregator", "check_grader", "check_sink", "sample_records", "ConformanceError", "ConformanceReport", "HOSTILE_VALUES")
 
 
 def __getattr__(name: str) -> Any:
     # The checks live in their own module, imported on first use so that a
     # pytest session that never calls one does not import the runner.
     if name in _LAZY:
-        from . import conformance
+        import rmg_kit
 
-        return getattr(conformance, name)
+        return getattr(rmg_kit, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

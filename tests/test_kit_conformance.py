@@ -14,10 +14,10 @@ import pytest
 from pydantic import SecretStr, field_validator
 
 from rmg_core import (
-    GraderError, GraderResult, GraderScore, Grader, ScoreRecord, Settings, Sink, SinkError, WriteFailure,
+    Aggregator, GraderError, GraderResult, GraderScore, Grader, ScoreRecord, Settings, Sink, SinkError, WriteFailure,
     WriteReport, hookimpl,
 )
-from rmg_kit import ConformanceError, check_grader, check_sink, sample_records
+from rmg_kit import ConformanceError, check_aggregator, check_grader, check_sink, sample_records
 
 CASES = [
     {"prediction": "the cat sat", "reference": "the cat sat"},
@@ -388,6 +388,46 @@ def test_sink_breaches_are_caught(tmp_path: Path) -> None:
             self.handle = open(self.settings.path, "w", encoding="utf-8")
 
     _sink_fails("instead of rmg_core.SinkError", OpenLeaksOSError, tmp_path, unwritable_settings={"path": str(tmp_path / "no" / "x")})
+
+    class DropsObservation(JsonFileSink):
+        """Recomputes score ids from trace and name, losing the observation id."""
+
+        async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
+            from rmg_core import score_id
+
+            for r in records:
+                self.handle.write(json.dumps({"score_id": score_id(r.trace_id, r.name), "value": r.value}) + "\n")
+            return WriteReport(written=len(records))
+
+    _sink_fails("the sink drops observation_id", DropsObservation, tmp_path)
+
+
+def test_a_good_aggregator_passes_and_a_bad_one_is_named() -> None:
+    import rmg_weighted_sum
+    from rmg_weighted_sum import WeightedSumAggregator
+
+    report = check_aggregator(
+        WeightedSumAggregator, {"weights": {"quality": 0.5, "safety": 0.5}}, plugin=rmg_weighted_sum,
+        invalid_settings=[{"weights": {"quality": -1.0}}], other_settings={"weights": {"quality": 0.9, "safety": 0.1}},
+    )
+    assert "case 3: every input failed" in report.checked and "case 0: through GradingRunner" in report.checked
+
+    class ZeroOnFailure(Aggregator):
+        """Writes 0.0 when every grader failed, and depends on input order."""
+
+        name = "zero_on_failure"
+
+        def aggregate(self, results: Mapping[str, GraderResult]) -> GraderResult:
+            scores = [r.score for r in results.values() if isinstance(r, GraderScore)]
+            first = next(iter(results.values()))
+            bonus = 0.01 if isinstance(first, GraderScore) and first.score > 0.5 else 0.0
+            return GraderScore(score=(sum(scores) / len(scores) if scores else 0.0) + bonus)
+
+    with pytest.raises(ConformanceError) as caught:
+        check_aggregator(ZeroOnFailure, {})
+    text = str(caught.value)
+    assert "every input failed: gave GraderScore(score=0.0" in text and "never a number" in text
+    assert "depend on the order of the inputs" in text
 
 
 def test_sample_records_cover_every_shape() -> None:

@@ -28,8 +28,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from rmg_core import RmgError
-from rmg_core.http import parse_retry_after
+from rmg_core import RmgError, parse_retry_after
 
 from .settings import ConnectionSettings, require_credentials
 

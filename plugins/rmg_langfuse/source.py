@@ -27,9 +27,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Literal, Optional, Sequenc
 
 from pydantic import Field, field_validator, model_validator
 
-from rmg_core import CaseError, EvalCase, Source, SourceError, case_from_mapping
-from rmg_core.cases import DEFAULT_REFERENCE_KEYS
-from rmg_core.sampling import sample_fraction
+from rmg_core import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, Source, SourceError, case_from_mapping, sample_fraction
 
 from .settings import ConnectionSettings, require_credentials, utc
 from .traces import MISSING, TraceQuery, TraceRow, parse_io

@@ -11,8 +11,7 @@ from typing import IO, Any, AsyncIterator, Iterator, Optional
 
 from pydantic import Field
 
-from rmg_core import CaseError, ConfigError, EvalCase, Settings, Source, case_from_mapping
-from rmg_core.cases import DEFAULT_REFERENCE_KEYS
+from rmg_core import DEFAULT_REFERENCE_KEYS, CaseError, ConfigError, EvalCase, Settings, Source, case_from_mapping
 
 from .formats import Format, resolve_format
 
