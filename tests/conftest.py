@@ -68,6 +68,14 @@ class TestPlugin:
         register(Mean)
 
 
+@pytest.fixture(scope="session")
+def broken_plugins_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for a subprocess that sees the deliberately broken plugins (never installed for real)."""
+    from tests.broken_plugins import env_with, install_on_path
+
+    return env_with(install_on_path(tmp_path_factory.mktemp("broken-plugins")))
+
+
 @pytest.fixture
 def test_host():
     """A fresh host with the built-in plugins (entry points) and the in-test plugin."""

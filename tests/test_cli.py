@@ -9,16 +9,9 @@ import pytest
 
 from tests.conftest import EXAMPLE, ROOT, run_rmg
 
-BROKEN = ("broken_import", "bad_hook", "bad_signature")
+from tests.broken_plugins import BROKEN
+
 QUIET_ENV = {"RMG_DISABLE_PLUGINS": ",".join(BROKEN)}
-
-
-def broken_installed() -> bool:
-    out = run_rmg("plugins", "--json")
-    return {p["name"] for p in json.loads(out.stdout)["skipped"]} >= set(BROKEN)
-
-
-needs_broken = pytest.mark.skipif(not broken_installed(), reason="tests/plugins/* are not installed (pip install ./tests/plugins/*/)")
 
 
 def test_version() -> None:
@@ -41,27 +34,24 @@ def test_plugins_json_lists_every_builtin_through_its_entry_point() -> None:
     assert payload["warnings"] == [] and out.stderr == ""
 
 
-@needs_broken
 @pytest.mark.parametrize("args", [("--help",), ("plugins",), ("eval", "--help")])
-def test_broken_plugins_warn_by_name_and_commands_still_work(args: tuple[str, ...]) -> None:
-    out = run_rmg(*args)
+def test_broken_plugins_warn_by_name_and_commands_still_work(args: tuple[str, ...], broken_plugins_env: dict[str, str]) -> None:
+    out = run_rmg(*args, env=broken_plugins_env)
     assert out.returncode == 0, out.stderr
     for name in BROKEN:
         assert f"plugin '{name}' from rmg-{name.replace('_', '-')} 0.0.1 skipped" in out.stderr
 
 
-@needs_broken
-def test_eval_works_with_broken_plugins_installed(tmp_path: Path) -> None:
+def test_eval_works_with_broken_plugins_installed(tmp_path: Path, broken_plugins_env: dict[str, str]) -> None:
     traces = tmp_path / "t.jsonl"
     traces.write_text('{"id": "a", "input": "what is the refund window", "output": "the refund window is 30 days"}\n')
-    out = run_rmg("eval", str(traces), "-g", "relevance", "-o", str(tmp_path / "s.jsonl"))
+    out = run_rmg("eval", str(traces), "-g", "relevance", "-o", str(tmp_path / "s.jsonl"), env=broken_plugins_env)
     assert out.returncode == 0, out.stderr
     assert "plugin 'bad_hook'" in out.stderr and "1 traces graded" in out.stderr
 
 
-@needs_broken
-def test_strict_plugins_makes_a_broken_plugin_an_error() -> None:
-    out = run_rmg("plugins", env={"RMG_STRICT_PLUGINS": "1"})
+def test_strict_plugins_makes_a_broken_plugin_an_error(broken_plugins_env: dict[str, str]) -> None:
+    out = run_rmg("plugins", env={**broken_plugins_env, "RMG_STRICT_PLUGINS": "1"})
     assert out.returncode == 2 and "rmg: error: RMG_STRICT_PLUGINS is set and 3 plugin problem(s)" in out.stderr
     # Every broken plugin is named, not only the first.
     assert all(f"plugin '{name}'" in out.stderr for name in ("broken_import", "bad_hook", "bad_signature"))
@@ -73,6 +63,24 @@ def test_disable_plugins_hides_a_builtin() -> None:
     out = run_rmg("eval", str(EXAMPLE), "-g", "relevance", env={"RMG_DISABLE_PLUGINS": "relevance"})
     assert out.returncode == 2 and "unknown grader 'relevance'; installed graders: " in out.stderr
     assert "similarity" in out.stderr.split("installed graders:")[1]
+
+
+def test_plugin_selection_names_the_variable_that_hid_a_plugin() -> None:
+    out = run_rmg("eval", str(EXAMPLE), "-g", "similarity", env={"RMG_LOAD_PLUGINS": "local,reporting"})
+    assert out.returncode == 2 and "unknown grader 'similarity'" in out.stderr
+    assert "RMG_LOAD_PLUGINS=local,reporting left out plugin(s)" in out.stderr and "similarity" in out.stderr.split("left out")[1]
+    # An option of a hidden plugin's: click's usage error says what hid it.
+    out = run_rmg("eval", str(EXAMPLE), "-g", "similarity", "--report", "r.html", env={"RMG_DISABLE_PLUGINS": "reporting"})
+    assert out.returncode == 2 and "No such option '--report'" in out.stderr and "RMG_DISABLE_PLUGINS=reporting left out" in out.stderr
+    listing = run_rmg("plugins", env={"RMG_DISABLE_PLUGINS": "relevance"})
+    assert "relevance        DISABLED: RMG_DISABLE_PLUGINS=relevance" in listing.stdout
+    assert [p["name"] for p in json.loads(run_rmg("plugins", "--json", env={"RMG_DISABLE_PLUGINS": "relevance"}).stdout)["disabled"]] == ["relevance"]
+
+
+def test_a_fresh_environment_starts_without_warnings() -> None:
+    """README's commands install no broken plugin: `rmg --help` prints help and nothing else."""
+    out = run_rmg("--help")
+    assert out.returncode == 0 and out.stderr == ""
 
 
 def test_bundled_example_end_to_end(tmp_path: Path) -> None:

@@ -51,8 +51,19 @@ def test_host_factory_holds_only_the_given_plugins(rmg_host_factory) -> None:  #
     host = rmg_host_factory(module, installed=True)
     assert host.plugins[-1].name == "rmg_demo"
     assert "local" in host.names("source")
-    # With installed plugins the host is lenient: another broken plugin warns instead of failing this test.
-    assert any("broken_import" in w for w in host.warnings)
+
+
+def test_an_installed_broken_plugin_cannot_break_another_plugins_tests(rmg_host_factory, rmg_cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.broken_plugins import install_on_path
+
+    monkeypatch.syspath_prepend(str(install_on_path(tmp_path)))
+    # By default the kit loads the plugin under test and rmg's built-ins only: the broken ones stay out.
+    assert rmg_host_factory(("test", TestPlugin()), installed="builtin").warnings == []
+    result = rmg_cli("plugins", "--json", plugins=[("test", TestPlugin())])
+    assert result.exit_code == 0 and "broken_import" not in result.output
+    # Opting in to every installed plugin is lenient: another broken plugin warns instead of failing this test.
+    host = rmg_host_factory(("test", TestPlugin()), installed=True)
+    assert any("broken_import" in w for w in host.warnings) and "exact" in host.names("grader")
 
 
 def test_host_factory_is_strict(rmg_host_factory) -> None:  # type: ignore[no-untyped-def]
