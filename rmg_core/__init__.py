@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 
 from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, case_from_mapping
-from .components import Aggregator, Component, Grader, Settings, Sink, Source, fingerprint
+from .components import Aggregator, Component, Grader, Settings, Sink, Source, fingerprint, settings_error
 from .config import (
     ComponentConfig, Components, EvalConfig, assemble_config, build_components, expand_env, load_config,
     parse_config, read_toml,
@@ -44,5 +44,5 @@ __all__ = [
     "SourceError", "WriteFailure", "WriteReport", "answer_text", "assemble_config", "bounded_request",
     "build_components", "case_from_mapping", "check_result", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
     "load_plugins", "parse_config", "parse_retry_after", "question_text", "read_toml", "record_from_result",
-    "run_evaluation", "run_sync", "sample_fraction", "score_id", "to_text", "usage_exit", "__version__",
+    "run_evaluation", "run_sync", "sample_fraction", "score_id", "settings_error", "to_text", "usage_exit", "__version__",
 ]

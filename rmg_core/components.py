@@ -37,7 +37,8 @@ def settings_error(component: str, model: type[BaseModel], exc: ValidationError,
             lines.append(f"unknown setting {key!r}; valid settings: {valid}")
         else:
             message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            lines.append(f"setting {key!r}: {message}")
+            # A validator that already names its key (`interval: ...`) is not prefixed twice.
+            lines.append(message if message.startswith(f"{key}: ") else f"setting {key!r}: {message}")
     place = f" in {where}" if where else ""
     return ConfigError(f"{component}{place}: " + "; ".join(lines))
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rmg_core import ConfigError
+from rmg_core import ConfigError, settings_error
 
 from .durations import parse_duration
 
@@ -56,18 +56,7 @@ def worker_settings(table: Mapping[str, Any], origin: str, overrides: Mapping[st
     try:
         return WorkerSettings(**data)
     except ValidationError as exc:
-        valid = ", ".join(sorted(WorkerSettings.model_fields))
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                problems.append(f"unknown setting {key!r}; valid settings: {valid}")
-            elif message.startswith(f"{key}: "):  # parse_duration already named the key
-                problems.append(message)
-            else:
-                problems.append(f"{key}: {message}")
-        raise ConfigError(f"{origin} [worker]: " + "; ".join(problems)) from None
+        raise settings_error(f"{origin} [worker]", WorkerSettings, exc) from None
 
 
 def default_state_path(config_file: str) -> Path:

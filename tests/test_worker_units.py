@@ -112,7 +112,7 @@ def test_worker_settings_unknown_key_names_the_file_and_lists_valid_settings() -
 
 @pytest.mark.parametrize(
     "table, needle",
-    [({"sample_rate": 0}, "sample_rate:"), ({"sample_rate": 1.5}, "sample_rate:"), ({"max_attempts": 0}, "max_attempts:"),
+    [({"sample_rate": 0}, "setting 'sample_rate':"), ({"sample_rate": 1.5}, "setting 'sample_rate':"), ({"max_attempts": 0}, "setting 'max_attempts':"),
      ({"interval": "soon"}, "'soon' is not a duration"), ({"retry_backoff": -1}, "cannot be negative")],
 )
 def test_worker_settings_bad_values_name_the_file_and_the_key(table: dict, needle: str) -> None:
