@@ -88,3 +88,18 @@ def run_rmg(*args: str, env: Mapping[str, str] | None = None, input: str | None 
     rmg = Path(sys.executable).with_name("rmg")
     return subprocess.run([str(rmg), *args], capture_output=True, text=True, env=full_env, input=input, cwd=cwd, timeout=timeout)
 
+
+
+#: Modules whose tests start real processes, servers, virtualenvs or a browser: seconds each.
+SLOW_MODULES = {
+    "test_worker_langfuse", "test_worker_local", "test_langfuse_integration", "test_langfuse_docs", "test_docs_site",
+    "test_example_plugin", "test_scaffold", "test_fake_langfuse", "test_cli", "test_reporting_html",
+    "test_aggregator_guide", "test_core_boundaries",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark integration tests and the process-starting modules `slow`: `-m "not slow"` is the quick loop."""
+    for item in items:
+        if item.get_closest_marker("integration") or item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -47,7 +47,8 @@ def test_the_generated_package_is_complete_and_its_tests_pass(tmp_path: Path, ki
     project = tomllib.loads((target / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["name"] == "rmg-word-count"
     assert project["project"]["entry-points"]["rmg"] == {"word_count": "rmg_word_count"}
-    assert "rmg" in project["project"]["dependencies"]
+    # rmg is not on the package index: the package must not depend on that unclaimed name (docs/plugins.md).
+    assert not any(d.split("[")[0].split(">")[0].split("=")[0].strip() == "rmg" for d in project["project"]["dependencies"])
     assert project["tool"]["setuptools"]["packages"] == ["rmg_word_count"]
     init = (target / "rmg_word_count" / "__init__.py").read_text(encoding="utf-8")
     assert f"def register_{kind}s(register)" in init

@@ -393,7 +393,7 @@ def test_worker_without_a_config_is_a_usage_error(tmp_path: Path) -> None:
     [
         ('intervall = "1m"', (), "[worker]: unknown setting 'intervall'; valid settings: interval, lookback,"),
         ('interval = "soon"', (), "[worker]: interval: "),
-        ("", ("-s", "worker.sample_rate=0"), "[worker]: sample_rate: "),
+        ("", ("-s", "worker.sample_rate=0"), "[worker]: setting 'sample_rate': "),
         ("", ("--interval", "soon"), "--interval: 'soon' is not a duration"),
     ],
     ids=["unknown-key", "bad-duration", "bad-override", "bad-interval-flag"],
@@ -468,12 +468,12 @@ def test_worker_retry_gives_dead_scores_another_round(tmp_path: Path) -> None:
     assert [r["name"] for r in scores(tmp_path / "scores.jsonl") if r["trace_id"] == "noref"].count("rel") == 1
 
 
-def test_json_logs_stay_json_when_plugins_warn_while_loading(tmp_path: Path) -> None:
+def test_json_logs_stay_json_when_plugins_warn_while_loading(tmp_path: Path, broken_plugins_env: dict[str, str]) -> None:
     """The deliberately broken test plugins warn before the command runs; those lines are JSON too."""
     write_traces(tmp_path / "traces.jsonl", [trace("a")])
     write_config(tmp_path)
     out = run_rmg("worker", "-c", str(tmp_path / "eval.toml"), "--once", "--log-format", "json", cwd=tmp_path, timeout=60,
-                  env={"RMG_DISABLE_PLUGINS": ""})
+                  env={**broken_plugins_env, "RMG_DISABLE_PLUGINS": ""})
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stderr.splitlines()]
     warnings = [e for e in events if e["event"] == "log"]
