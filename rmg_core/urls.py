@@ -1,0 +1,67 @@
+"""Refusing credentials written into a URL setting.
+
+A URL is printed in errors and logs and stored with every score (a judge's
+``base_url`` is part of its result metadata), so a key inside it
+(``https://user:pass@host``, ``?api-key=...``) would leak everywhere.  A URL
+setting that carries one is refused with a message saying where the key goes.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import ConfigError
+
+#: Query parameter names (lower case, without ``-`` and ``_``) that carry a credential.
+_SECRET_PARAMS = frozenset({
+    "key", "apikey", "token", "accesstoken", "auth", "authorization", "password", "passwd", "pwd",
+    "secret", "clientsecret", "sig", "signature", "credential", "credentials", "sessionid", "code",
+})
+_SECRET_WORDS = ("key", "token", "secret", "password")
+
+
+def _is_secret_param(name: str) -> bool:
+    flat = re.sub(r"[-_.\s]", "", name.lower())
+    return flat in _SECRET_PARAMS or any(word in flat for word in _SECRET_WORDS)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its user info and query values replaced by ``***`` (safe to print)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = f"***@{host}" if (parts.username or parts.password) else host
+    query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def check_url_has_no_credentials(url: str, setting: str, key_goes: str) -> str:
+    """Return ``url`` unchanged, or raise `ConfigError` if it carries a credential.
+
+    ``setting`` names the setting in the user's terms (``"graders.relevance.base_url"``);
+    ``key_goes`` says where the key belongs instead (``"setting 'api_key' or the
+    environment variable OPENAI_API_KEY"``).  The message never repeats the secret.
+    """
+    try:
+        parts = urlsplit(url)
+        has_user = bool(parts.username or parts.password)
+    except ValueError:
+        return url  # not a URL at all: the setting's own validation says so
+    found = []
+    if has_user:
+        found.append("a user name or password before '@'")
+    secret_params = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if _is_secret_param(name)]
+    if secret_params:
+        found.append("query parameter(s) " + ", ".join(repr(n) for n in secret_params))
+    if not found:
+        return url
+    raise ConfigError(
+        f"{setting}: the URL {redact_url(url)} carries a credential ({' and '.join(found)}); a URL is "
+        f"printed and stored with the scores, so it must not hold one. Remove it from the URL and give "
+        f"the key through {key_goes}"
+    )
