@@ -31,7 +31,7 @@ from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
 from .sampling import sample_fraction
 from .summary import RunSummary, ScoreStats, SinkTally
 from .text import answer_text, question_text, to_text
-from .urls import check_url_has_no_credentials, redact_url
+from .urls import check_url_has_no_credentials, redact_url, url_credentials_problem
 
 try:
     __version__ = _metadata.version("rmg")
@@ -40,7 +40,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
 
 __all__ = [
     "AtomicFile", "OutputError", "atomic_write", "check_url_has_no_credentials", "partial_path", "printable",
-    "redact_url",
+    "redact_url", "url_credentials_problem",
     "AGGREGATED_PREFIX", "Aggregator", "CaseError", "ChunkObserver", "Component", "ComponentConfig", "Components",
     "ConfigError", "DEFAULT_REFERENCE_KEYS", "ENTRY_POINT_GROUP", "EXIT_CONFIG", "EvalCase", "EvalConfig", "Grader",
     "GraderError", "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "KINDS", "PluginError",

@@ -9,6 +9,7 @@ setting that carries one is refused with a message saying where the key goes.
 from __future__ import annotations
 
 import re
+from typing import Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import ConfigError
@@ -40,18 +41,17 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
-def check_url_has_no_credentials(url: str, setting: str, key_goes: str) -> str:
-    """Return ``url`` unchanged, or raise `ConfigError` if it carries a credential.
+def url_credentials_problem(url: str, key_goes: str) -> Optional[str]:
+    """Why ``url`` must be refused (it carries a credential), or None; for a pydantic validator.
 
-    ``setting`` names the setting in the user's terms (``"graders.relevance.base_url"``);
-    ``key_goes`` says where the key belongs instead (``"setting 'api_key' or the
-    environment variable OPENAI_API_KEY"``).  The message never repeats the secret.
+    ``key_goes`` says where the key belongs instead (``"setting 'api_key' or
+    the environment variable OPENAI_API_KEY"``).  The text never repeats the secret.
     """
     try:
         parts = urlsplit(url)
         has_user = bool(parts.username or parts.password)
     except ValueError:
-        return url  # not a URL at all: the setting's own validation says so
+        return None  # not a URL at all: the setting's own validation says so
     found = []
     if has_user:
         found.append("a user name or password before '@'")
@@ -59,9 +59,20 @@ def check_url_has_no_credentials(url: str, setting: str, key_goes: str) -> str:
     if secret_params:
         found.append("query parameter(s) " + ", ".join(repr(n) for n in secret_params))
     if not found:
-        return url
-    raise ConfigError(
-        f"{setting}: the URL {redact_url(url)} carries a credential ({' and '.join(found)}); a URL is "
-        f"printed and stored with the scores, so it must not hold one. Remove it from the URL and give "
-        f"the key through {key_goes}"
+        return None
+    return (
+        f"the URL {redact_url(url)} carries a credential ({' and '.join(found)}); a URL is printed and "
+        f"stored with the scores, so it must not hold one. Remove it from the URL and give the key "
+        f"through {key_goes}"
     )
+
+
+def check_url_has_no_credentials(url: str, setting: str, key_goes: str) -> str:
+    """Return ``url`` unchanged, or raise `ConfigError` (``"SETTING: the URL ... carries a credential"``).
+
+    ``setting`` names the setting in the user's terms (``"graders.relevance.base_url"``).
+    """
+    problem = url_credentials_problem(url, key_goes)
+    if problem is not None:
+        raise ConfigError(f"{setting}: {problem}")
+    return url
