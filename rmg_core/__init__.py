@@ -30,6 +30,7 @@ from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, Grader
 from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
 from .sampling import sample_fraction
 from .summary import RunSummary, ScoreStats, SinkTally
+from .spreadsheet import spreadsheet_safe
 from .text import answer_text, question_text, to_text
 from .urls import check_url_has_no_credentials, redact_url, url_credentials_problem
 
@@ -40,7 +41,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
 
 __all__ = [
     "AtomicFile", "OutputError", "atomic_write", "check_url_has_no_credentials", "partial_path", "printable",
-    "redact_url", "url_credentials_problem",
+    "redact_url", "spreadsheet_safe", "url_credentials_problem",
     "AGGREGATED_PREFIX", "Aggregator", "CaseError", "ChunkObserver", "Component", "ComponentConfig", "Components",
     "ConfigError", "DEFAULT_REFERENCE_KEYS", "ENTRY_POINT_GROUP", "EXIT_CONFIG", "EvalCase", "EvalConfig", "Grader",
     "GraderError", "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "KINDS", "PluginError",

@@ -194,6 +194,17 @@ class Sink(Component, ABC):
         """Flush what is buffered and release resources; report what that flush wrote or failed."""
         return WriteReport()
 
+    async def close_incomplete(self) -> WriteReport:
+        """Called instead of `close` when the run did not complete.
+
+        That is: it was interrupted, the source failed, or a write to this
+        sink failed.  A sink that replaces a result users read (a file in
+        replace mode) must not leave an incomplete one in its place: keep
+        what was written elsewhere and say where in ``WriteReport.notes``.
+        The default is `close`.
+        """
+        return await self.close()
+
     def worker_problem(self) -> Optional[str]:
         """Why this sink, as configured, would lose or duplicate scores under ``rmg worker``, or ``None``.
 

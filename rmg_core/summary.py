@@ -79,6 +79,7 @@ class SinkTally:
     def add(self, report: WriteReport) -> None:
         self.report.written += report.written
         self.report.skipped += report.skipped
+        self.report.notes.extend(report.notes)
         self.failed_count += len(report.failed)
         room = KEEP_PROBLEMS - len(self.report.failed)
         if room > 0:
@@ -143,6 +144,7 @@ class RunSummary:
                     "skipped": t.report.skipped,
                     "failed": t.failed_count,
                     "failures": [f.model_dump() for f in t.report.failed],
+                    "notes": list(t.report.notes),
                 }
                 for t in self.sinks
             ],
@@ -170,6 +172,7 @@ class RunSummary:
             lines.append(f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped, {tally.failed_count} FAILED" if tally.failed_count else f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped")
             for failure in r.failed[:5]:
                 lines.append(f"    not written: trace {failure.trace_id} score {failure.name!r}: {failure.message}")
+            lines += [f"    {note}" for note in r.notes]
         if not self.sinks:
             lines.append("  no sink: scores were not written anywhere (add -o FILE or --sink NAME)")
         if self.interrupted:
