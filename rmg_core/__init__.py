@@ -29,8 +29,8 @@ from .records import ScoreRecord, WriteFailure, WriteReport, record_from_result,
 from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
 from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
 from .sampling import sample_fraction
-from .summary import RunSummary, ScoreStats, SinkTally
 from .spreadsheet import spreadsheet_safe
+from .summary import RunSummary, ScoreStats, SinkTally
 from .text import answer_text, question_text, to_text
 from .urls import check_url_has_no_credentials, redact_url, url_credentials_problem
 

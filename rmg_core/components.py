@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections import abc
 from datetime import datetime
-from typing import Any, AsyncIterator, ClassVar, Mapping, Optional, Sequence
+from types import UnionType
+from typing import Annotated, Any, AsyncIterator, ClassVar, Mapping, Optional, Sequence, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from .cases import CaseError, EvalCase
 from .errors import ConfigError
@@ -22,9 +24,71 @@ from .results import GraderResult
 
 
 class Settings(BaseModel):
-    """Base of a component's settings: unknown keys are errors, values are frozen."""
+    """Base of a component's settings: unknown keys are errors, values are frozen, numbers are numbers.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    pydantic would quietly turn ``true`` into 1 and ``"5"`` into 5, and accept
+    ``nan`` and ``inf``; a setting that says ``timeout = true`` means a mistake,
+    not one second, so a number setting given a boolean or a string, or a
+    float setting given nan or inf, is an error naming it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None:
+            problem = lax_number_problem(value, field.annotation)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+
+_NUMBERS = (int, float)
+
+
+def _bare(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def lax_number_problem(value: Any, annotation: Any) -> Optional[str]:
+    """Why pydantic would silently coerce ``value`` (a bool or a string) to a number for ``annotation``, or None.
+
+    Looks inside ``Optional``/unions, dicts and lists (``dict[str, float]``
+    given ``{"a": "0.6"}``).  A union that also takes text (``float | str``,
+    a ``Literal``) is left to pydantic.
+    """
+    annotation = _bare(annotation)
+    if annotation in _NUMBERS:
+        if isinstance(value, bool):
+            return f"must be a number, not the boolean {str(value).lower()}"
+        if isinstance(value, str):
+            return f"must be a number, not the string {value!r} (write it without quotes)"
+        return None
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin in (Union, UnionType):
+        members = [_bare(a) for a in args if a is not type(None)]
+        if len(members) == 1:
+            return lax_number_problem(value, members[0])
+        if isinstance(value, (bool, str)) and all(m in _NUMBERS for m in members):
+            return lax_number_problem(value, float)
+        return None
+    if origin in (dict, Mapping, abc.Mapping) and isinstance(value, dict) and len(args) == 2:
+        for key, item in value.items():
+            problem = lax_number_problem(item, args[1])
+            if problem is not None:
+                return f"{key!r} {problem}"
+    if origin in (list, tuple, abc.Sequence) and isinstance(value, (list, tuple)) and args:
+        for i, item in enumerate(value):
+            problem = lax_number_problem(item, args[0] if origin is not tuple or len(args) == 1 or args[1] is Ellipsis
+                                         else (args[i] if i < len(args) else Any))
+            if problem is not None:
+                return f"item {i} {problem}"
+    return None
 
 
 def settings_error(component: str, model: type[BaseModel], exc: ValidationError, where: str = "") -> ConfigError:
