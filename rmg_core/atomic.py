@@ -13,6 +13,7 @@ A target that exists and is not a regular file (``/dev/stdout``, a FIFO,
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from contextlib import contextmanager
@@ -28,17 +29,15 @@ def partial_path(path: str | os.PathLike[str]) -> str:
     return os.fspath(path) + PARTIAL_SUFFIX
 
 
+_HINTS = {errno.ENOSPC: "free some space or write it elsewhere", errno.EFBIG: "free some space or write it elsewhere",
+          errno.EDQUOT: "free some space or write it elsewhere", errno.EACCES: "choose a writable location",
+          errno.EROFS: "choose a writable location", errno.ENOENT: "check that its directory exists"}
+
+
 def describe_os_error(path: str, exc: OSError) -> str:
-    """``cannot write 'PATH': REASON`` with a hint for the usual causes (the path, never None)."""
-    reason = exc.strerror or type(exc).__name__
-    hint = ""
-    if exc.errno in (28, 27, 122):  # ENOSPC, EFBIG, EDQUOT
-        hint = "; free some space or write it elsewhere"
-    elif exc.errno in (13, 1, 30):  # EACCES, EPERM, EROFS
-        hint = "; choose a writable location"
-    elif exc.errno == 2:
-        hint = "; check that its directory exists"
-    return f"cannot write {path!r}: {reason}{hint}"
+    """``cannot write 'PATH': REASON; HINT``: the path, never ``None``, and what usually fixes it."""
+    hint = _HINTS.get(exc.errno or 0)
+    return f"cannot write {path!r}: {exc.strerror or type(exc).__name__}" + (f"; {hint}" if hint else "")
 
 
 class AtomicFile:
@@ -46,8 +45,8 @@ class AtomicFile:
 
     ``handle`` is the open text (or binary) file to write to; `commit` puts
     it in place, `abandon` keeps it as ``<path>.partial`` and leaves the
-    target untouched.  Opening, writing and finishing raise `OutputError`
-    naming the target on any `OSError`.
+    target untouched.  Opening and committing raise `OutputError` naming the
+    target on any `OSError`.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, binary: bool = False, encoding: str = "utf-8",
@@ -57,16 +56,12 @@ class AtomicFile:
         self.direct = os.path.exists(self.path) and not os.path.isfile(self.path)
         directory, name = os.path.split(os.path.abspath(self.path))
         self._temp = self.path if self.direct else os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        flags = os.O_WRONLY | (0 if self.direct else os.O_CREAT | os.O_EXCL)
         try:
-            if self.direct:
-                fd = os.open(self._temp, os.O_WRONLY | getattr(os, "O_BINARY", 0))
-            else:
-                # 0o666 and the umask: the file gets the permissions a plain open() would give it.
-                fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            if binary:
-                self.handle: IO = os.fdopen(fd, "wb")
-            else:
-                self.handle = os.fdopen(fd, "w", encoding=encoding, newline=newline)
+            # Mode 0o666 less the umask: the permissions a plain open() would give the file.
+            fd = os.open(self._temp, flags, 0o666)
+            self.handle: IO = (os.fdopen(fd, "wb") if binary
+                               else os.fdopen(fd, "w", encoding=encoding, newline=newline))
         except OSError as exc:
             raise OutputError(describe_os_error(self.path, exc)) from None
         self._done = False
@@ -83,8 +78,7 @@ class AtomicFile:
             if not self.direct:
                 os.replace(self._temp, self.path)
         except OSError as exc:
-            kept = self.abandon()
-            raise OutputError(describe_os_error(self.path, exc) + _kept(kept)) from None
+            raise OutputError(describe_os_error(self.path, exc) + _kept(self.abandon())) from None
         self._done = True
 
     def abandon(self) -> Optional[str]:
@@ -95,13 +89,10 @@ class AtomicFile:
         try:
             self.handle.close()
         except OSError:
-            pass  # the file is set aside as it is; its end may be missing
-        if self.direct:
-            return None
+            pass  # set aside as it is; its end may be missing
         try:
-            if os.path.getsize(self._temp) == 0:
-                os.unlink(self._temp)
-                return None
+            if self.direct or os.path.getsize(self._temp) == 0:
+                return None if self.direct else os.unlink(self._temp)
             self.partial = partial_path(self.path)
             os.replace(self._temp, self.partial)
         except OSError:
@@ -129,8 +120,7 @@ def atomic_write(path: str | os.PathLike[str], *, binary: bool = False, encoding
     try:
         yield target.handle
     except OSError as exc:
-        kept = target.abandon()
-        raise OutputError(describe_os_error(target.path, exc) + _kept(kept)) from None
+        raise OutputError(describe_os_error(target.path, exc) + _kept(target.abandon())) from None
     except BaseException:
         target.abandon()
         raise

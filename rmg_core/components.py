@@ -48,46 +48,27 @@ class Settings(BaseModel):
 _NUMBERS = (int, float)
 
 
-def _bare(annotation: Any) -> Any:
+def lax_number_problem(value: Any, annotation: Any) -> Optional[str]:
+    """Why pydantic would silently turn ``value`` (a bool or a string) into a number for ``annotation``, or None.
+
+    Looks inside ``Optional``, unions of numbers, and dict and list values
+    (``dict[str, float]`` given ``{"a": "0.6"}``); a union that also takes
+    text (``float | str``, a ``Literal``) is left to pydantic.
+    """
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
-    return annotation
-
-
-def lax_number_problem(value: Any, annotation: Any) -> Optional[str]:
-    """Why pydantic would silently coerce ``value`` (a bool or a string) to a number for ``annotation``, or None.
-
-    Looks inside ``Optional``/unions, dicts and lists (``dict[str, float]``
-    given ``{"a": "0.6"}``).  A union that also takes text (``float | str``,
-    a ``Literal``) is left to pydantic.
-    """
-    annotation = _bare(annotation)
-    if annotation in _NUMBERS:
-        if isinstance(value, bool):
-            return f"must be a number, not the boolean {str(value).lower()}"
-        if isinstance(value, str):
-            return f"must be a number, not the string {value!r} (write it without quotes)"
-        return None
-    origin = get_origin(annotation)
-    args = get_args(annotation)
+    origin, args = get_origin(annotation), [a for a in get_args(annotation) if a is not type(None)]
     if origin in (Union, UnionType):
-        members = [_bare(a) for a in args if a is not type(None)]
-        if len(members) == 1:
-            return lax_number_problem(value, members[0])
-        if isinstance(value, (bool, str)) and all(m in _NUMBERS for m in members):
-            return lax_number_problem(value, float)
-        return None
-    if origin in (dict, Mapping, abc.Mapping) and isinstance(value, dict) and len(args) == 2:
-        for key, item in value.items():
-            problem = lax_number_problem(item, args[1])
-            if problem is not None:
-                return f"{key!r} {problem}"
-    if origin in (list, tuple, abc.Sequence) and isinstance(value, (list, tuple)) and args:
-        for i, item in enumerate(value):
-            problem = lax_number_problem(item, args[0] if origin is not tuple or len(args) == 1 or args[1] is Ellipsis
-                                         else (args[i] if i < len(args) else Any))
-            if problem is not None:
-                return f"item {i} {problem}"
+        return lax_number_problem(value, args[0] if len(args) == 1 else float if set(args) <= set(_NUMBERS) else Any)
+    if annotation in _NUMBERS and isinstance(value, (bool, str)):
+        what = f"the boolean {str(value).lower()}" if isinstance(value, bool) else f"the string {value!r} (write it without quotes)"
+        return f"must be a number, not {what}"
+    items = value.items() if isinstance(value, dict) and origin in (dict, abc.Mapping) else (
+        enumerate(value) if isinstance(value, list) and origin in (list, abc.Sequence) else ())
+    for key, item in items:
+        problem = lax_number_problem(item, args[-1])
+        if problem is not None:
+            return f"{key!r} {problem}" if isinstance(key, str) else f"item {key} {problem}"
     return None
 
 

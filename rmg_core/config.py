@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 from pydantic import BaseModel, Field, ValidationError
 
 from .components import Aggregator, Component, Grader, Settings, Sink, Source, lax_number_problem, settings_error
+from .config_file import check_shapes, read_toml
 from .errors import ConfigError, RmgError
 from .plugin_manager import PluginHost
 
@@ -51,12 +51,6 @@ if TYPE_CHECKING:
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: Keys of a grader table that configure the runner, not the grader's own settings.
 GRADER_RUN_KEYS = ("plugin", "fields", "timeout")
-
-
-#: A config file larger than this is refused: rmg's own configs are a few KB.
-MAX_CONFIG_BYTES = 1024 * 1024
-#: Tables and arrays nested deeper than this are refused (no rmg setting needs more than a few levels).
-MAX_CONFIG_DEPTH = 32
 
 
 class RunSettings(Settings):
@@ -164,97 +158,6 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
         # Numbered from 0, as `-s sinks.N.KEY=VALUE` numbers them.
         config.sinks.append(_component(table, f"{origin} sinks.{i}", env))
     return config
-
-
-def check_shapes(data: Mapping[str, Any], origin: str) -> None:
-    """Each top-level entry has the shape it must have (``run = 5`` is an error naming it), nesting is bounded."""
-    problem = _too_deep(data)
-    if problem:
-        raise ConfigError(f"{origin}: {problem}")
-    shapes = {
-        "run": "[run] must be a table of run settings, e.g. [run] max_concurrency = 32",
-        "worker": "[worker] must be a table of worker settings (interval, overlap, ...)",
-        "graders": "[graders] must hold tables like [graders.<name>]",
-        "aggregators": "[aggregators] must hold tables like [aggregators.<name>]",
-    }
-    for key, message in shapes.items():
-        if key in data and not isinstance(data[key], dict):
-            raise ConfigError(f"{origin}: {message}; got {_kind(data[key])}")
-    if "sinks" in data and not isinstance(data["sinks"], (dict, list)):
-        raise ConfigError(f"{origin}: sinks must be [[sinks]] tables (each with plugin = \"<name>\"); got {_kind(data['sinks'])}")
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """The raw tables of a TOML config file; unreadable or invalid TOML is a `ConfigError` naming it.
-
-    Only a regular file up to `MAX_CONFIG_BYTES` is read: a FIFO would block
-    forever waiting for a writer, and a device (``/dev/zero``) never ends.
-    """
-    path = Path(path)
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"config {str(path)!r} is {_file_kind(info.st_mode)}, not a file; give the path of a TOML file")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"config {str(path)!r} is larger than {MAX_CONFIG_BYTES:,} bytes; is it the right file?")
-    return parse_toml(raw, str(path))
-
-
-def parse_toml(raw: bytes | str, origin: str) -> dict[str, Any]:
-    """TOML text as tables; invalid TOML or nesting past `MAX_CONFIG_DEPTH` is a `ConfigError` naming ``origin``."""
-    try:
-        data = tomllib.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
-    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
-        raise ConfigError(f"{origin}: tables or arrays are nested too deeply (the limit is {MAX_CONFIG_DEPTH})") from None
-    problem = _too_deep(data)
-    if problem:
-        raise ConfigError(f"{origin}: {problem}")
-    return data
-
-
-def _too_deep(value: Any) -> Optional[str]:
-    """Why ``value`` nests deeper than `MAX_CONFIG_DEPTH`, or None (iterative: no recursion to exhaust)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_CONFIG_DEPTH:
-            return f"tables or arrays are nested more than {MAX_CONFIG_DEPTH} deep; no rmg setting needs that"
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return None
-
-
-def _kind(value: Any) -> str:
-    """What a TOML value is, in TOML's words, for messages (``a number (5)``)."""
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value!r})"
-    if isinstance(value, str):
-        return f"a string ({value[:40]!r})"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a pipe (FIFO), which rmg does not read a config from (it could wait forever)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def load_config(path: str | Path, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:

@@ -14,31 +14,26 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .errors import ConfigError
 
-#: Query parameter names (lower case, without ``-`` and ``_``) that carry a credential.
-_SECRET_PARAMS = frozenset({
-    "key", "apikey", "token", "accesstoken", "auth", "authorization", "password", "passwd", "pwd",
-    "secret", "clientsecret", "sig", "signature", "credential", "credentials", "sessionid", "code",
-})
-_SECRET_WORDS = ("key", "token", "secret", "password")
+#: Query parameter names (lower case, without ``-``, ``_`` and ``.``) that carry a credential.
+_SECRET_PARAMS = frozenset("key apikey token accesstoken auth authorization password passwd pwd secret clientsecret "
+                           "sig signature credential credentials sessionid code".split())
 
 
 def _is_secret_param(name: str) -> bool:
     flat = re.sub(r"[-_.\s]", "", name.lower())
-    return flat in _SECRET_PARAMS or any(word in flat for word in _SECRET_WORDS)
+    return flat in _SECRET_PARAMS or any(word in flat for word in ("key", "token", "secret", "password"))
 
 
 def redact_url(url: str) -> str:
     """``url`` with its user info and query values replaced by ``***`` (safe to print)."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
+        host = parts.hostname or "" if parts.port is None else f"{parts.hostname}:{parts.port}"
     except ValueError:
         return "<unparseable URL>"
-    netloc = f"***@{host}" if (parts.username or parts.password) else host
     query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
-    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    userinfo = "***@" if parts.username or parts.password else ""
+    return f"{parts.scheme}://{userinfo}{host}{parts.path}" + (f"?{query}" if query else "")
 
 
 def url_credentials_problem(url: str, key_goes: str) -> Optional[str]:
@@ -49,22 +44,15 @@ def url_credentials_problem(url: str, key_goes: str) -> Optional[str]:
     """
     try:
         parts = urlsplit(url)
-        has_user = bool(parts.username or parts.password)
+        found = ["a user name or password before '@'"] if parts.username or parts.password else []
     except ValueError:
         return None  # not a URL at all: the setting's own validation says so
-    found = []
-    if has_user:
-        found.append("a user name or password before '@'")
-    secret_params = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if _is_secret_param(name)]
-    if secret_params:
-        found.append("query parameter(s) " + ", ".join(repr(n) for n in secret_params))
+    params = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if _is_secret_param(name)]
+    found += ["query parameter(s) " + ", ".join(repr(n) for n in params)] if params else []
     if not found:
         return None
-    return (
-        f"the URL {redact_url(url)} carries a credential ({' and '.join(found)}); a URL is printed and "
-        f"stored with the scores, so it must not hold one. Remove it from the URL and give the key "
-        f"through {key_goes}"
-    )
+    return (f"the URL {redact_url(url)} carries a credential ({' and '.join(found)}); a URL is printed and "
+            f"stored with the scores, so it must not hold one. Remove it from the URL and give the key through {key_goes}")
 
 
 def check_url_has_no_credentials(url: str, setting: str, key_goes: str) -> str:

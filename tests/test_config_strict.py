@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from rmg_core import ConfigError
 from rmg_core.cli import cli
-from rmg_core.config import MAX_CONFIG_BYTES, parse_config, read_toml
+from rmg_core.config import parse_config, read_toml
+from rmg_core.config_file import MAX_CONFIG_BYTES
 from rmg_relevance import RelevanceGrader
 from rmg_weighted_sum import WeightedSumAggregator
 
