@@ -196,6 +196,14 @@ class Source(Component, ABC):
     async def aclose(self) -> None:
         """Release connections and files.  Called once, on every exit path."""
 
+    def why_empty(self) -> Optional[str]:
+        """Why the run found nothing to grade, in the user's terms, or None; asked after a run that graded nothing.
+
+        E.g. the keys the first lines have and how to map them, or that the
+        file is a JSON array; shown after ``NOTHING GRADED:`` in the summary.
+        """
+        return None
+
     # -- optional: what `rmg worker` uses when a source offers it --------------------------
     def windowed(self, start: Optional[datetime], end: datetime) -> Optional["Source"]:
         """A new source of just the traces whose timestamp is in ``[start, end)`` (aware UTC datetimes).

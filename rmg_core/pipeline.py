@@ -172,6 +172,11 @@ async def run_evaluation(
         summary.fatal = str(exc)
     finally:
         _count_unwritten(unwritten, head_done[0], summary)
+        if not summary.cases and finished and not summary.fatal:
+            try:
+                summary.empty_reason = source.why_empty()
+            except Exception:
+                pass  # a failed diagnosis must not hide the outcome itself
         for sink, tally in opened:
             # An incomplete run must not put an incomplete file where a complete one is expected.
             complete = finished and not (summary.interrupted or summary.fatal or tally.failed_count)
