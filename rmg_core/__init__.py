@@ -11,24 +11,28 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
+from .atomic import AtomicFile, atomic_write, partial_path
 from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, case_from_mapping
 from .components import Aggregator, Component, Grader, Settings, Sink, Source, fingerprint, settings_error
 from .config import (
     ComponentConfig, Components, EvalConfig, assemble_config, build_components, expand_env, load_config,
     parse_config, read_toml,
 )
-from .errors import EXIT_CONFIG, ConfigError, PluginError, RmgError, SinkError, SourceError, usage_exit
+from .errors import EXIT_CONFIG, ConfigError, OutputError, PluginError, RmgError, SinkError, SourceError, usage_exit
 from .hookspecs import hookimpl, hookspec
 from .http import ResponseTooLarge, bounded_request, parse_retry_after
 from .observers import RunContext, RunObserver
 from .pipeline import ChunkObserver, run_evaluation
 from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
+from .printable import printable
 from .records import ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
 from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
 from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
 from .sampling import sample_fraction
+from .spreadsheet import spreadsheet_safe
 from .summary import RunSummary, ScoreStats, SinkTally
 from .text import answer_text, question_text, to_text
+from .urls import check_url_has_no_credentials, redact_url, url_credentials_problem
 
 try:
     __version__ = _metadata.version("rmg")
@@ -36,6 +40,8 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
     __version__ = "0+unknown"
 
 __all__ = [
+    "AtomicFile", "OutputError", "atomic_write", "check_url_has_no_credentials", "partial_path", "printable",
+    "redact_url", "spreadsheet_safe", "url_credentials_problem",
     "AGGREGATED_PREFIX", "Aggregator", "CaseError", "ChunkObserver", "Component", "ComponentConfig", "Components",
     "ConfigError", "DEFAULT_REFERENCE_KEYS", "ENTRY_POINT_GROUP", "EXIT_CONFIG", "EvalCase", "EvalConfig", "Grader",
     "GraderError", "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "KINDS", "PluginError",

@@ -18,6 +18,7 @@ import copy
 import json
 import logging
 import os
+import signal
 import sys
 from datetime import datetime, timezone
 from typing import Any, Optional
@@ -29,6 +30,7 @@ from .config import EvalConfig, assemble_config, build_components
 from .errors import EXIT_CONFIG, RmgError, usage_exit
 from .observers import RunContext, RunObserver, worst_exit
 from .plugin_manager import PluginHost, load_plugins
+from .printable import printable
 
 
 class _Group(click.Group):
@@ -87,13 +89,42 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
 
 
 # -- rmg eval -------------------------------------------------------------------
-async def _run(host: PluginHost, config: EvalConfig, options: dict[str, Any], quiet: bool) -> tuple[Any, list[RunObserver], RunContext]:
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths are one file, symlinks followed (a hard link too, when both exist)."""
+    try:
+        return os.path.realpath(a) == os.path.realpath(b) or os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_paths(inputs: list[tuple[str, str]], outputs: list[tuple[str, str]]) -> None:
+    """Refuse, before anything is opened, an output that is an input or another output: ``(label, path)`` pairs."""
+    def real(path: str) -> bool:  # a device or pipe (/dev/null, /dev/stdout) may be shared
+        return bool(path) and path != "-" and (not os.path.exists(path) or os.path.isfile(path))
+
+    seen = [(label, path, True) for label, path in inputs if real(path)]
+    for label, path in outputs:
+        for other, taken, is_input in seen if real(path) else ():
+            if _same_file(path, taken):
+                harm = "writing it would destroy what is read" if is_input else "they would overwrite each other"
+                raise RmgError(f"{label} and {other} are the same file ({os.path.realpath(taken)}): {harm}; "
+                               f"give {label} another path")
+        seen.append((label, path, False))
+
+
+async def _run(host: PluginHost, config: EvalConfig, options: dict[str, Any], quiet: bool,
+               inputs: list[tuple[str, str]]) -> tuple[Any, list[RunObserver], RunContext]:
     """Build the components and the run's observers, run the pipeline; return the summary, observers and context."""
     from .pipeline import run_evaluation
 
     built = build_components(host, config)
     run = RunContext(host=host, config=config, components=built, quiet=quiet)
     observers = [o for cls in host.observer_classes() if (o := cls.for_run(options, run)) is not None]
+    source_path = config.source.settings.get("path") if config.source is not None else None
+    inputs = inputs + ([(f"the input {source_path}", source_path)] if isinstance(source_path, str) else [])
+    outputs = [(f"sink {name}", str(table.settings.get("path") or "")) for name, table in zip(built.sink_names, config.sinks)]
+    _check_paths(inputs, outputs + [(f"{opt} {path}", path) for o in observers for opt, path in o.output_paths().items()])
+    _stop_on_sigterm(asyncio.current_task())
     progress = [o.progress for o in observers]
     try:
         summary = await run_evaluation(
@@ -105,6 +136,24 @@ async def _run(host: PluginHost, config: EvalConfig, options: dict[str, Any], qu
         for observer in observers:
             observer.close()
     return summary, observers, run
+
+
+def _stop_on_sigterm(task: Optional["asyncio.Task[Any]"]) -> None:
+    """SIGTERM (``timeout``, CI limits, ``docker stop``) stops the run as Ctrl-C does: sinks closed, summary written.
+
+    A second SIGTERM kills at once: the handler is removed after the first.
+    """
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        loop.remove_signal_handler(signal.SIGTERM)
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError, ValueError):
+        pass  # Windows, or not the main thread: SIGTERM keeps its default
 
 
 @cli.command("eval")
@@ -141,7 +190,8 @@ def eval_command(
             path=path, config_file=config_file, source=source, graders=graders, aggregators=aggregators,
             outputs=outputs, sinks=sinks, overrides=overrides, max_concurrency=max_concurrency, chunk_size=chunk_size,
         )
-        summary, observers, run = asyncio.run(_run(host, config, options, quiet))
+        inputs = [(f"the config file {config_file}", config_file)] if config_file else []
+        summary, observers, run = asyncio.run(_run(host, config, options, quiet, inputs))
     except RmgError as exc:
         raise usage_exit(str(exc)) from None
     except KeyboardInterrupt:
@@ -193,6 +243,13 @@ class JsonLogFormatter(logging.Formatter):
                            "logger": record.name, "message": record.getMessage()})
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines whose text (often from traces) has its control characters made visible (`printable`)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's naming
+        return printable(super().formatMessage(record))
+
+
 def _wants_json_logs(argv: list[str]) -> bool:
     # Read before click parses anything: plugins log while they load, before any command runs.
     return "--log-format=json" in argv or any(a == "--log-format" and b == "json" for a, b in zip(argv, argv[1:]))
@@ -204,7 +261,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     if _wants_json_logs(list(sys.argv[1:] if argv is None else argv)):
         handler.setFormatter(JsonLogFormatter())
     else:
-        handler.setFormatter(logging.Formatter("rmg: %(levelname)s: %(message)s"))
+        handler.setFormatter(_PrintableFormatter("rmg: %(levelname)s: %(message)s"))
     logging.basicConfig(level=os.environ.get("RMG_LOG_LEVEL", "WARNING").upper(), handlers=[handler])
     try:
         host = load_plugins()

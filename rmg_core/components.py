@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections import abc
 from datetime import datetime
-from typing import Any, AsyncIterator, ClassVar, Mapping, Optional, Sequence
+from types import UnionType
+from typing import Annotated, Any, AsyncIterator, ClassVar, Mapping, Optional, Sequence, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from .cases import CaseError, EvalCase
 from .errors import ConfigError
@@ -22,9 +24,52 @@ from .results import GraderResult
 
 
 class Settings(BaseModel):
-    """Base of a component's settings: unknown keys are errors, values are frozen."""
+    """Base of a component's settings: unknown keys are errors, values are frozen, numbers are numbers.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    pydantic would quietly turn ``true`` into 1 and ``"5"`` into 5, and accept
+    ``nan`` and ``inf``; a setting that says ``timeout = true`` means a mistake,
+    not one second, so a number setting given a boolean or a string, or a
+    float setting given nan or inf, is an error naming it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None:
+            problem = lax_number_problem(value, field.annotation)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+
+_NUMBERS = (int, float)
+
+
+def lax_number_problem(value: Any, annotation: Any) -> Optional[str]:
+    """Why pydantic would silently turn ``value`` (a bool or a string) into a number for ``annotation``, or None.
+
+    Looks inside ``Optional``, unions of numbers, and dict and list values
+    (``dict[str, float]`` given ``{"a": "0.6"}``); a union that also takes
+    text (``float | str``, a ``Literal``) is left to pydantic.
+    """
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    origin, args = get_origin(annotation), [a for a in get_args(annotation) if a is not type(None)]
+    if origin in (Union, UnionType):
+        return lax_number_problem(value, args[0] if len(args) == 1 else float if set(args) <= set(_NUMBERS) else Any)
+    if annotation in _NUMBERS and isinstance(value, (bool, str)):
+        what = f"the boolean {str(value).lower()}" if isinstance(value, bool) else f"the string {value!r} (write it without quotes)"
+        return f"must be a number, not {what}"
+    items = value.items() if isinstance(value, dict) and origin in (dict, abc.Mapping) else (
+        enumerate(value) if isinstance(value, list) and origin in (list, abc.Sequence) else ())
+    for key, item in items:
+        problem = lax_number_problem(item, args[-1])
+        if problem is not None:
+            return f"{key!r} {problem}" if isinstance(key, str) else f"item {key} {problem}"
+    return None
 
 
 def settings_error(component: str, model: type[BaseModel], exc: ValidationError, where: str = "") -> ConfigError:
@@ -152,6 +197,14 @@ class Source(Component, ABC):
     async def aclose(self) -> None:
         """Release connections and files.  Called once, on every exit path."""
 
+    def why_empty(self) -> Optional[str]:
+        """Why the run found nothing to grade, in the user's terms, or None; asked after a run that graded nothing.
+
+        E.g. the keys the first lines have and how to map them, or that the
+        file is a JSON array; shown after ``NOTHING GRADED:`` in the summary.
+        """
+        return None
+
     # -- optional: what `rmg worker` uses when a source offers it --------------------------
     def windowed(self, start: Optional[datetime], end: datetime) -> Optional["Source"]:
         """A new source of just the traces whose timestamp is in ``[start, end)`` (aware UTC datetimes).
@@ -194,6 +247,17 @@ class Sink(Component, ABC):
     async def close(self) -> WriteReport:
         """Flush what is buffered and release resources; report what that flush wrote or failed."""
         return WriteReport()
+
+    async def close_incomplete(self) -> WriteReport:
+        """Called instead of `close` when the run did not complete.
+
+        That is: it was interrupted, the source failed, or a write to this
+        sink failed.  A sink that replaces a result users read (a file in
+        replace mode) must not leave an incomplete one in its place: keep
+        what was written elsewhere and say where in ``WriteReport.notes``.
+        The default is `close`.
+        """
+        return await self.close()
 
     def worker_problem(self) -> Optional[str]:
         """Why this sink, as configured, would lose or duplicate scores under ``rmg worker``, or ``None``.

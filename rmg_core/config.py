@@ -30,6 +30,7 @@ String values may reference environment variables as ``${NAME}`` or
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -37,9 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from .components import Aggregator, Component, Grader, Sink, Source, settings_error
+from .components import Aggregator, Component, Grader, Settings, Sink, Source, lax_number_problem, settings_error
+from .config_file import check_shapes, read_toml
 from .errors import ConfigError, RmgError
 from .plugin_manager import PluginHost
 
@@ -51,10 +53,8 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 GRADER_RUN_KEYS = ("plugin", "fields", "timeout")
 
 
-class RunSettings(BaseModel):
-    """The ``[run]`` table."""
-
-    model_config = ConfigDict(extra="forbid")
+class RunSettings(Settings):
+    """The ``[run]`` table (numbers must be numbers, as in every component's settings)."""
 
     max_concurrency: int = Field(32, ge=1)
     chunk_size: int = Field(1000, ge=1)
@@ -115,8 +115,9 @@ def _component(table: Any, where: str, environ: Mapping[str, str], grader: bool 
         timeout = table.pop("timeout", None)
         if fields is not None and not (isinstance(fields, dict) and all(isinstance(v, str) for v in fields.values())):
             raise ConfigError(f"{where}.fields must map grader parameters to case fields, e.g. {{ reference = \"expected\" }}")
-        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ConfigError(f"{where}.timeout must be a positive number of seconds")
+        if timeout is not None and (lax_number_problem(timeout, float) or not isinstance(timeout, (int, float))
+                                    or not math.isfinite(timeout) or timeout <= 0):
+            raise ConfigError(f"{where}.timeout must be a positive number of seconds, e.g. timeout = 30; got {timeout!r}")
     return ComponentConfig(
         plugin=plugin,
         settings=expand_env(table, where, environ),
@@ -133,24 +134,19 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown table(s) {', '.join(unknown)}; valid tables: {', '.join(sorted(known))}")
+    check_shapes(data, origin)
     run_table = data.get("run", {})
-    if not isinstance(run_table, dict):
-        raise ConfigError(f"{origin}: [run] must be a table of run settings (max_concurrency, chunk_size, timeout)")
     try:
         run = RunSettings(**run_table)
     except ValidationError as exc:
         raise settings_error(f"{origin} [run]", RunSettings, exc) from None
     config = EvalConfig(run=run, origin=origin)
     worker = data.get("worker", {})
-    if not isinstance(worker, dict):
-        raise ConfigError(f"{origin}: [worker] must be a table of worker settings (interval, overlap, ...)")
     config.worker = expand_env(worker, f"{origin} [worker]", env)
     if "source" in data:
         config.source = _component(data["source"], f"{origin} [source]", env)
     for kind in ("graders", "aggregators"):
         tables = data.get(kind, {})
-        if not isinstance(tables, dict):
-            raise ConfigError(f"{origin}: [{kind}] must hold tables like [{kind}.<name>]")
         for name, table in tables.items():
             getattr(config, kind)[name] = _component(table, f"{origin} [{kind}.{name}]", env, grader=kind == "graders")
     sinks = data.get("sinks", [])
@@ -162,19 +158,6 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
         # Numbered from 0, as `-s sinks.N.KEY=VALUE` numbers them.
         config.sinks.append(_component(table, f"{origin} sinks.{i}", env))
     return config
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """The raw tables of a TOML config file; unreadable or invalid TOML is a `ConfigError` naming it."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror}") from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def load_config(path: str | Path, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:
@@ -209,6 +192,17 @@ def build_sink(host: PluginHost, config: ComponentConfig) -> Sink:
     return build(host, "sink", config)  # type: ignore[return-value]
 
 
+def _check_fields(grader: Grader, table: ComponentConfig) -> None:
+    """A ``fields`` key must be a parameter the grader takes: a misspelt one would be silently ignored."""
+    takes = grader.fields_of()
+    unknown = sorted(k for k in (table.fields or {}) if k not in takes)
+    if unknown and takes:
+        raise ConfigError(
+            f"{table.where}.fields: {', '.join(repr(k) for k in unknown)} is not a field grader "
+            f"{table.plugin!r} takes; its fields are {', '.join(takes)} (fields = {{ <grader field> = \"<case field>\" }})"
+        )
+
+
 @dataclass
 class Components:
     """Everything a config builds: the source, graders (with field mappings), aggregators, sinks, runner."""
@@ -231,7 +225,9 @@ def build_components(host: PluginHost, config: EvalConfig) -> Components:
     graders: dict[str, tuple[Grader, Optional[dict[str, str]]]] = {}
     timeouts: dict[str, float] = {}
     for name, table in config.graders.items():
-        graders[name] = (build_grader(host, table), table.fields)
+        grader = build_grader(host, table)
+        _check_fields(grader, table)
+        graders[name] = (grader, table.fields)
         seconds = table.timeout or config.run.timeout
         if seconds:
             timeouts[name] = seconds
@@ -252,8 +248,8 @@ def _parse_value(text: str) -> Any:
     """A ``--set`` value: TOML syntax when it parses (numbers, booleans, arrays), else a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return text  # kept as text (a value nested too deeply too): the setting's own check says what is wrong
 
 
 def _apply_override(data: dict[str, Any], assignment: str, protected: Mapping[int, str]) -> None:
@@ -314,6 +310,7 @@ def assemble_config(
     if config_file:
         # Validated below, with the command-line additions, under the file's name.
         data = read_toml(config_file)
+        check_shapes(data, origin)  # before the command line adds to its tables
     if source and path:
         raise RmgError(f"give either a PATH ({path!r}) or --source {source}, not both; a source's own settings go in --set source.KEY=VALUE")
     if path:

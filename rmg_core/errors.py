@@ -41,3 +41,7 @@ def usage_exit(message: str) -> "click.exceptions.Exit":
 
     click.echo(f"rmg: error: {message}", err=True)
     return click.exceptions.Exit(EXIT_CONFIG)
+
+
+class OutputError(RmgError):
+    """An output file (scores, report, summary) could not be written; the message names it."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -89,6 +90,10 @@ async def run_evaluation(
         identities[AGGREGATED_PREFIX + agg_name] = _identity("aggregator", agg)
         summary.scores[agg_name] = ScoreStats(agg_name, "aggregator")
 
+    # Chunks graded but not yet through every sink, and how many sinks are done with the first:
+    # after an interruption each is counted as not written, so graded = written + failed.
+    unwritten: deque[list[ScoreRecord]] = deque()
+    head_done = [0]
     to_grade: asyncio.Queue[Any] = asyncio.Queue(maxsize=2)
     to_write: asyncio.Queue[Any] = asyncio.Queue(maxsize=2)
     started = time.perf_counter()
@@ -106,6 +111,11 @@ async def run_evaluation(
                     chunk = []
             if chunk:
                 await to_grade.put(chunk)
+        except RmgError as exc:
+            # The source failed as a whole: what it did yield is still graded and written.
+            summary.fatal = str(exc)
+            if chunk:
+                await to_grade.put(chunk)
         finally:
             await to_grade.put(_DONE)
 
@@ -119,22 +129,27 @@ async def run_evaluation(
                 for observe in observers:
                     observe(chunk, records)
                 summary.cases += len(chunk)
+                unwritten.append(records)
                 await to_write.put(records)
         finally:
             await to_write.put(_DONE)
 
     async def write() -> None:
         while (records := await to_write.get()) is not _DONE:
-            for sink, tally in zip(sinks, summary.sinks):
+            for i, (sink, tally) in enumerate(zip(sinks, summary.sinks)):
                 try:
                     tally.add(await sink.write(records))
                 except Exception as exc:  # a sink that raises loses nothing silently
                     tally.fail_all(records, f"sink raised {type(exc).__name__}: {exc}")
+                head_done[0] = i + 1
+            unwritten.popleft()
+            head_done[0] = 0
             if progress is not None:
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
 
     opened: list[tuple[Sink, SinkTally]] = []
+    finished = False
     try:
         for sink, tally in zip(sinks, summary.sinks):
             await sink.open()
@@ -142,6 +157,7 @@ async def run_evaluation(
         tasks = [asyncio.ensure_future(t()) for t in (read, grade, write)]
         try:
             await asyncio.gather(*tasks)
+            finished = True
         except BaseException:
             for task in tasks:
                 task.cancel()
@@ -155,9 +171,17 @@ async def run_evaluation(
     except RmgError as exc:
         summary.fatal = str(exc)
     finally:
-        for sink, tally in opened:
+        _count_unwritten(unwritten, head_done[0], summary)
+        if not summary.cases and finished and not summary.fatal:
             try:
-                tally.add(await sink.close())
+                summary.empty_reason = source.why_empty()
+            except Exception:
+                pass  # a failed diagnosis must not hide the outcome itself
+        for sink, tally in opened:
+            # An incomplete run must not put an incomplete file where a complete one is expected.
+            complete = finished and not (summary.interrupted or summary.fatal or tally.failed_count)
+            try:
+                tally.add(await (sink.close() if complete else sink.close_incomplete()))
             except Exception as exc:
                 summary.fatal = f"sink {tally.sink} failed to close: {exc}"
         try:
@@ -167,3 +191,14 @@ async def run_evaluation(
         summary.seconds = time.perf_counter() - started
     return summary
 
+
+
+def _count_unwritten(unwritten: "deque[list[ScoreRecord]]", head_done: int, summary: RunSummary) -> None:
+    """Count the scores of chunks a stopped run graded but did not write, as failed writes."""
+    why = "the run stopped before this score reached the sink"
+    for n, records in enumerate(unwritten):
+        for i, tally in enumerate(summary.sinks):
+            if n == 0 and i < head_done:
+                continue  # this sink had the chunk already
+            tally.fail_all(records, why)
+    unwritten.clear()

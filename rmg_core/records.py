@@ -139,8 +139,12 @@ class WriteReport(BaseModel):
     written: int = 0
     skipped: int = 0
     failed: list[WriteFailure] = Field(default_factory=list)
+    #: What the user must know about where the scores went (e.g. "the run did not
+    #: complete: the 500 scores written are in scores.jsonl.partial"); shown in the summary.
+    notes: list[str] = Field(default_factory=list)
 
     def merge(self, other: "WriteReport") -> None:
         self.written += other.written
         self.skipped += other.skipped
         self.failed.extend(other.failed)
+        self.notes.extend(other.notes)

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .cases import CaseError
+from .printable import printable
 from .records import ScoreRecord, WriteFailure, WriteReport
 
+#: Exit statuses a run's outcome gives (2 is a usage error, 3 the CI gate's; docs/safety.md has the table).
+EXIT_INCOMPLETE, EXIT_NOTHING_GRADED, EXIT_ALL_ERRORS = 1, 4, 5
 #: How many individual problems a summary keeps; the rest are only counted.
 KEEP_PROBLEMS = 50
 
@@ -79,6 +82,7 @@ class SinkTally:
     def add(self, report: WriteReport) -> None:
         self.report.written += report.written
         self.report.skipped += report.skipped
+        self.report.notes.extend(report.notes)
         self.failed_count += len(report.failed)
         room = KEEP_PROBLEMS - len(self.report.failed)
         if room > 0:
@@ -100,6 +104,8 @@ class RunSummary:
     seconds: float = 0.0
     interrupted: bool = False
     fatal: Optional[str] = None
+    #: Why nothing was graded, from the source (`Source.why_empty`), when it knows.
+    empty_reason: Optional[str] = None
 
     def attach_statistics(self, statistics: dict[str, dict[str, Any]]) -> None:
         """Attach per-score statistics (score name -> `ScoreDescription.as_dict()`).
@@ -124,11 +130,16 @@ class RunSummary:
         return sum(t.failed_count for t in self.sinks)
 
     @property
+    def failed_scores(self) -> list[str]:
+        """Scores whose every result is an error (a wrong key, a judge refusing every call)."""
+        return [s.name for s in self.scores.values() if s.errors and not s.scored and not s.skipped]
+
+    @property
     def exit_code(self) -> int:
-        """0 all written; 1 a write failed, the source failed, or the run was cut short."""
+        """`EXIT_INCOMPLETE` (not all written, source failed, stopped), `EXIT_NOTHING_GRADED`, `EXIT_ALL_ERRORS`, or 0."""
         if self.fatal or self.failed_writes or self.interrupted:
-            return 1
-        return 0
+            return EXIT_INCOMPLETE
+        return EXIT_NOTHING_GRADED if not self.cases else EXIT_ALL_ERRORS if self.failed_scores else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -143,12 +154,15 @@ class RunSummary:
                     "skipped": t.report.skipped,
                     "failed": t.failed_count,
                     "failures": [f.model_dump() for f in t.report.failed],
+                    "notes": list(t.report.notes),
                 }
                 for t in self.sinks
             ],
             "seconds": self.seconds,
             "interrupted": self.interrupted,
             "fatal": self.fatal,
+            "empty_reason": self.empty_reason,
+            "failed_scores": self.failed_scores,
             "exit_code": self.exit_code,
         }
 
@@ -162,20 +176,28 @@ class RunSummary:
         lines = [f"rmg eval: {self.cases} traces graded in {self.seconds:.2f}s{rate}"]
         if self.bad_cases:
             lines.append(f"  {self.bad_cases} traces skipped as unreadable, e.g.:")
-            lines += [f"    {p}" for p in self.bad_case_examples[:5]]
+            lines += [f"    {printable(p)}" for p in self.bad_case_examples[:5]]
         if self.scores and scores:
             lines += self.score_lines()
         for tally in self.sinks:
             r = tally.report
             lines.append(f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped, {tally.failed_count} FAILED" if tally.failed_count else f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped")
             for failure in r.failed[:5]:
-                lines.append(f"    not written: trace {failure.trace_id} score {failure.name!r}: {failure.message}")
+                lines.append(printable(f"    not written: trace {failure.trace_id} score {failure.name!r}: {failure.message}"))
+            lines += [f"    {printable(note)}" for note in r.notes]
         if not self.sinks:
             lines.append("  no sink: scores were not written anywhere (add -o FILE or --sink NAME)")
         if self.interrupted:
             lines.append("  INTERRUPTED: the run was stopped before every trace was graded")
         if self.fatal:
-            lines.append(f"  FAILED: {self.fatal}")
+            lines.append(f"  FAILED: {printable(self.fatal)}")
+        if self.exit_code == EXIT_NOTHING_GRADED:
+            why = self.empty_reason or (f"all {self.bad_cases} traces read were unreadable (see above)" if self.bad_cases
+                                        else "the source yielded no trace: is the input empty, or a filter too narrow?")
+            lines.append(f"  NOTHING GRADED: {printable(why)}")
+        for name in self.failed_scores:
+            lines.append(f"  FAILED: every result of score {printable(name)!r} is an error ({self.scores[name].errors}); "
+                         "see its error messages above")
         return "\n".join(lines)
 
     def score_lines(self) -> list[str]:
@@ -207,5 +229,5 @@ class RunSummary:
             if stats.skipped:
                 lines.append(f"  {stats.name}: {stats.skipped} cases skipped (no numeric value)")
             for message, count in list(stats.error_messages.items())[:3]:
-                lines.append(f"  {stats.name} error x{count}: {message}")
+                lines.append(printable(f"  {stats.name} error x{count}: {message}"))
         return lines

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any, Mapping, Optional, Sequence
 
+from rmg_core import atomic_write
+
 from .collector import ErrorGroup, RunCollector, WorstCase
 from .stats import BOOTSTRAP_MAX_N, Histogram
 
@@ -318,7 +320,7 @@ def render_report(payload: Mapping[str, Any], collector: RunCollector, histogram
 
 
 def write_report(path: str, payload: Mapping[str, Any], collector: RunCollector, histograms: Mapping[str, Histogram]) -> None:
-    """Write the report to ``path`` (UTF-8)."""
+    """Write the report to ``path`` (UTF-8), through a temporary file renamed into place (`rmg_core.atomic_write`)."""
     text = render_report(payload, collector, histograms)
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         handle.write(text)

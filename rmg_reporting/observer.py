@@ -18,7 +18,9 @@ from typing import IO, Any, Mapping, Optional, Sequence
 
 import click
 
-from rmg_core import EvalCase, RmgError, RunContext, RunObserver, RunSummary, ScoreRecord, __version__
+from rmg_core import (
+    EvalCase, OutputError, RmgError, RunContext, RunObserver, RunSummary, ScoreRecord, __version__, atomic_write,
+)
 
 from .collector import RunCollector
 from .gate import EXIT_GATE, GateResult, check_score_names, evaluate_gate, parse_thresholds
@@ -111,18 +113,25 @@ class ReportingObserver(RunObserver):
             summary, exit_code=exit_code, info=info, host=run.host, gate=self.gate, started_at=run.started_at,
             finished_at=finished_at, statistics_seconds=time.perf_counter() - clock, rmg_version=__version__,
         )
-        try:
-            if self.summary_json:
-                with open(self.summary_json, "w", encoding="utf-8") as handle:
+        # Each file is written beside its target and renamed into place: a failed or full-disk
+        # write never leaves a torn report where the last good one was.
+        written = True
+        if self.summary_json:
+            try:
+                with atomic_write(self.summary_json) as handle:
                     json.dump(payload, handle, indent=2, default=str)
-            if self.report:
-                from .html import write_report
+            except OutputError as exc:
+                click.echo(f"rmg: error: --summary-json: {exc}", err=True)
+                written = False
+        if self.report:
+            from .html import write_report
 
+            try:
                 write_report(self.report, payload, self.collector, self.collector.histograms())
-        except OSError as exc:
-            click.echo(f"rmg: error: cannot write {exc.filename}: {exc.strerror}", err=True)
-            return 1
-        return exit_code
+            except OutputError as exc:
+                click.echo(f"rmg: error: --report: {exc}", err=True)
+                written = False
+        return exit_code if written else 1
 
     def present(self, summary: RunSummary, stream: IO[str]) -> bool:
         from .terminal import print_summary

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import IO, Any, Optional
 
-from rmg_core import RunSummary
+from rmg_core import RunSummary, printable
 
 from .gate import GateResult
 
@@ -121,7 +121,7 @@ def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: 
         console.print(table)
         for stats in summary.scores.values():
             for message, count in list(stats.error_messages.items())[:3]:
-                console.print(f"  [red]{escape(stats.name)} error x{count}:[/red] {escape(message)}")
+                console.print(f"  [red]{escape(printable(stats.name))} error x{count}:[/red] {escape(printable(message))}")
     for line in rest[1:]:
         console.print(escape(line))
     if gate is not None and gate.checks:

@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional, TextIO
 
-from rmg_core import Components, run_evaluation
+from rmg_core import Components, printable, run_evaluation
 
 from .cycle import CycleStats, DueCases, LedgerSink
 from .durations import format_duration
@@ -48,7 +48,7 @@ class CycleLog:
         if self.fmt == "json":
             line = json.dumps({"time": _iso(datetime.now(timezone.utc)), "event": event, **fields}, default=str)
         else:
-            line = f"rmg worker: {message}"
+            line = printable(f"rmg worker: {message}")  # error texts come from trace data
         self.stream.write(line + "\n")
         self.stream.flush()
 

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from rmg_core import printable
+
 from .durations import format_duration
 from .durations import iso_utc as _iso
 from .state import WorkerState
@@ -118,4 +120,5 @@ def render_status(status: dict[str, Any]) -> str:
             if p["status"] == "failed" and p["next_attempt"]:
                 retry = f", retry at {p['next_attempt']}"
             lines.append(f"  {p['status']:<6} {p['trace_id']} {p['score']} (attempt {p['attempts']}{retry}): {p['last_error']}")
-    return "\n".join(lines)
+    # Trace ids and error texts come from trace data: no escape sequence reaches the terminal.
+    return "\n".join(printable(line) for line in lines)

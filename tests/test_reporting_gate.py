@@ -61,10 +61,11 @@ def test_gate_on_the_lower_bound_is_stricter_than_on_the_mean(tmp_path: Path, te
 def test_errors_only_score_fails_its_gate_clearly(tmp_path: Path, test_host: Any) -> None:
     t = traces(tmp_path / "t.jsonl", with_expected=False)
     out = invoke(test_host, str(t), "-g", "exact", "-g", "length", "--fail-under", "exact=0.1", "--summary-json", str(tmp_path / "s.json"))
-    assert out.exit_code == 3
+    # Every result of 'exact' is an error: that failure (5) outranks the gate's (3).
+    assert out.exit_code == 5
     assert "gate FAILED: exact has no successful values (20 errors, 0 skipped): nothing to compare with 0.1" in out.stderr
     payload = json.loads((tmp_path / "s.json").read_text())
-    assert payload["exit_code"] == 3 and payload["gate"]["passed"] is False
+    assert payload["exit_code"] == 5 and payload["gate"]["passed"] is False
     assert payload["gate"]["checks"][0] == {
         "score": "exact", "threshold": 0.1, "on": "mean", "actual": None, "passed": False,
         "message": payload["gate"]["checks"][0]["message"],

@@ -116,7 +116,7 @@ def test_no_weights_weighs_the_runs_graders_equally() -> None:
         ({"weights": {"similarity": -0.1}}, ["'weights'", "'similarity'", ">= 0"]),
         ({"weights": {"similarity": 0, "relevance": 0}}, ["'weights'", "positive"]),
         ({"weights": {}}, ["'weights'", "empty"]),
-        ({"weights": {"similarity": float("nan")}}, ["'weights'", "finite"]),
+        ({"weights": {"similarity": float("nan")}}, ["'weights.similarity'", "finite"]),
         ({"weights": {"similarity": "heavy"}}, ["'weights"]),
         ({"missing": "skip"}, ["'missing'", "'renormalize'", "'error'", "'zero'"]),
         ({"wieghts": {"a": 1}}, ["'wieghts'", "valid settings"]),

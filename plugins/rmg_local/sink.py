@@ -10,7 +10,9 @@ from typing import IO, Any, Literal, Optional, Sequence
 
 from pydantic import Field
 
-from rmg_core import ScoreRecord, Settings, Sink, SinkError, WriteFailure, WriteReport
+from rmg_core import (
+    AtomicFile, OutputError, ScoreRecord, Settings, Sink, SinkError, WriteFailure, WriteReport, spreadsheet_safe,
+)
 
 from .formats import Format, resolve_format
 
@@ -60,7 +62,11 @@ class LocalFileSink(Sink):
     """Scores to a local file: replaced each run (a re-run never duplicates), or appended to.
 
     Each ``write`` flushes to the operating system before it returns, so the
-    scores it reports written survive the process being killed.
+    scores it reports written survive the process being killed.  In replace
+    mode the scores go to a temporary file beside the target, renamed over it
+    when the run completes; an incomplete run leaves the target as it was and
+    keeps its scores in ``<path>.partial``.  CSV cells that a spreadsheet would
+    run as a formula are prefixed with ``'`` (`rmg_core.spreadsheet_safe`).
     """
 
     name = "local"
@@ -72,17 +78,24 @@ class LocalFileSink(Sink):
         self.format = resolve_format(self.settings.path, self.settings.format, "sink 'local'")
         self._handle: Optional[IO[str]] = None
         self._csv: Optional[Any] = None
+        self._atomic: Optional[AtomicFile] = None
 
     async def open(self) -> None:
         path = self.settings.path
         exists = False  # a CSV appended to an existing file must not repeat its header
+        newline = "" if self.format == "csv" else None
         if path == "-":
             self._handle = sys.stdout
+        elif self.settings.mode == "replace":
+            try:
+                self._atomic = AtomicFile(path, newline=newline)
+            except OutputError as exc:
+                raise SinkError(f"sink 'local': {exc}") from None
+            self._handle = self._atomic.handle
         else:
             try:
-                exists = self.settings.mode == "append" and os.path.exists(path) and os.path.getsize(path) > 0
-                self._handle = open(path, "a" if self.settings.mode == "append" else "w", encoding="utf-8",
-                                    newline="" if self.format == "csv" else None)
+                exists = os.path.exists(path) and os.path.getsize(path) > 0
+                self._handle = open(path, "a", encoding="utf-8", newline=newline)
             except OSError as exc:
                 raise SinkError(f"sink 'local': cannot write {path!r}: {exc.strerror}; check the directory exists and is writable") from None
         if self.format == "csv":
@@ -104,7 +117,7 @@ class LocalFileSink(Sink):
             try:
                 if self._csv is not None:
                     row["metadata"] = json.dumps(row["metadata"], ensure_ascii=False, default=str)
-                    self._csv.writerow(row)
+                    self._csv.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
                 else:
                     lines.append(json.dumps(row, ensure_ascii=False, default=str))
                 report.written += 1
@@ -118,7 +131,8 @@ class LocalFileSink(Sink):
             # Nothing of this batch can be trusted to be on disk.
             written = [r for r in records if not (r.is_error and not self.settings.write_errors)]
             report.written = 0
-            report.failed.extend(WriteFailure.of(r, f"OSError: {exc}") for r in written)
+            report.failed.extend(WriteFailure.of(r, f"cannot write {self.settings.path!r}: {exc.strerror or exc}")
+                                 for r in written)
         return report
 
     def worker_problem(self) -> Optional[str]:
@@ -129,12 +143,30 @@ class LocalFileSink(Sink):
 
     async def close(self) -> WriteReport:
         handle, self._handle = self._handle, None
+        atomic, self._atomic = self._atomic, None
         if handle is None or handle is sys.stdout:
             if handle is sys.stdout:
                 handle.flush()
             return WriteReport()
         try:
-            handle.close()
-        except OSError as exc:
+            if atomic is not None:
+                atomic.commit()
+            else:
+                handle.close()
+        except (OSError, OutputError) as exc:
             raise SinkError(f"sink 'local': could not finish {self.settings.path!r}: {exc}") from None
         return WriteReport()
+
+    async def close_incomplete(self) -> WriteReport:
+        """The run stopped early: leave the target as it was, keep what was written as ``.partial``."""
+        atomic = self._atomic
+        if atomic is None:  # stdout or append mode: what was written is where it belongs
+            return await self.close()
+        self._atomic = self._handle = None
+        kept = atomic.abandon()
+        path = self.settings.path
+        if kept:
+            note = f"the run did not complete: {path!r} was left as it was; the scores written are in {kept!r}"
+        else:
+            note = f"the run did not complete: {path!r} was left as it was; no score was written"
+        return WriteReport(notes=[note])

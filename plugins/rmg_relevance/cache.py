@@ -32,10 +32,20 @@ CREATE TABLE IF NOT EXISTS verdicts (
 """
 
 
-def cache_key(question: str, answer: str, model: str, rubric_version: str, temperature: float) -> str:
-    """The cache key of one judgement: a hash of everything the verdict depends on."""
-    payload = json.dumps([question, answer, model, rubric_version, temperature], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+def cache_key(question: str, answer: str, *, base_url: str, model: str, rubric_version: str, temperature: float,
+              max_chars: int) -> str:
+    """The cache key of one judgement: a hash of everything the verdict depends on.
+
+    That is the texts, and every setting that changes what is asked or who
+    answers: the endpoint (another provider's "gpt-4o" is another judge), the
+    model, the rubric, the temperature, and ``max_chars`` (it cuts the texts).
+    """
+    payload = json.dumps(
+        {"question": question, "answer": answer, "base_url": base_url, "model": model,
+         "rubric_version": rubric_version, "temperature": temperature, "max_chars": max_chars},
+        ensure_ascii=False, sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class VerdictCache:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 
-from rmg_core import ConfigError, Grader, GraderError, GraderResult, GraderScore, answer_text, question_text
+from rmg_core import (
+    ConfigError, Grader, GraderError, GraderResult, GraderScore, answer_text, check_url_has_no_credentials,
+    question_text,
+)
 
 from .lexical import LexicalScore, score_pair
 from .settings import (
-    API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, LEXICAL_ONLY, LLM_ONLY, RelevanceSettings,
+    API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, KEY_GOES, LEXICAL_ONLY, LLM_ONLY, RelevanceSettings,
 )
 
 _MISSING = object()
@@ -86,6 +89,7 @@ class RelevanceGrader(Grader):
             raise ConfigError(
                 f"relevance: environment variable {BASE_URL_ENV} must be an http(s) URL, got {base_url!r}"
             )
+        check_url_has_no_credentials(base_url, f"relevance: environment variable {BASE_URL_ENV}", KEY_GOES)
         cache_dir = None
         if s.cache:
             cache_dir = s.cache_dir if s.cache_dir is not None else _default_cache_dir()

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from pydantic import SecretStr
 
-from rmg_core import GraderError, GraderResult, GraderScore, parse_retry_after
+from rmg_core import GraderError, GraderResult, GraderScore, ResponseTooLarge, bounded_request, parse_retry_after
 
 from .cache import VerdictCache, cache_key
 from .rubric import RUBRIC_VERSION, MalformedVerdict, build_messages, normalise, parse_verdict
@@ -27,6 +27,16 @@ log = logging.getLogger("rmg.relevance")
 #: Statuses worth another try: the server is busy or broke, the request was fine.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504}) | frozenset(range(520, 530))
 _RAW_LIMIT = 4000
+#: Statuses that say the key is wrong or not allowed: the same for every trace, so after a few the judge stops asking.
+AUTH_STATUSES = frozenset({401, 403})
+#: Consecutive auth refusals after which no more requests are sent this run (one could be a blip).
+AUTH_REFUSALS_TO_STOP = 3
+#: A chat completion with a one-sentence verdict is a few KB; anything far larger is a broken or hostile server.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+
+class JudgeStopped(Exception):
+    """The judge refused the key repeatedly; no more requests are sent."""
 
 
 class JudgeHTTPError(Exception):
@@ -87,6 +97,9 @@ class LLMJudge:
             weakref.WeakKeyDictionary()
         )
         self._states_lock = threading.Lock()
+        # Consecutive 401/403 answers, and the error that stopped the judge once they reached the limit.
+        self._auth_refusals = 0
+        self._stopped: Optional[str] = None
 
     def __repr__(self) -> str:
         return f"LLMJudge(base_url={self.config.base_url!r}, model={self.config.model!r})"
@@ -126,7 +139,18 @@ class LLMJudge:
         state = self._state()
         headers = {"Authorization": f"Bearer {self.config.api_key.get_secret_value()}"}
         async with state.semaphore:
-            response = await state.client.post(self.config.endpoint, json=body, headers=headers)
+            if self._stopped is not None:  # decided while this request waited for a slot
+                raise JudgeStopped(self._stopped)
+            # The timeout is a deadline for the whole exchange: httpx's own bounds each read only,
+            # so a server trickling one byte a second would never time out.
+            response = await bounded_request(
+                state.client, "POST", self.config.endpoint, deadline=self.config.timeout,
+                max_bytes=MAX_RESPONSE_BYTES, json=body, headers=headers,
+            )
+        if response.status_code in AUTH_STATUSES:
+            self._auth_refusals += 1
+        elif response.status_code == 200:
+            self._auth_refusals = 0
         if response.status_code != 200:
             raise JudgeHTTPError(
                 response.status_code,
@@ -180,7 +204,8 @@ class LLMJudge:
     async def grade(self, question: str, answer: str) -> GraderResult:
         """The judge's verdict on one pair, from the cache when it is there."""
         cfg = self.config
-        key = cache_key(question, answer, cfg.model, RUBRIC_VERSION, cfg.temperature)
+        key = cache_key(question, answer, base_url=cfg.base_url, model=cfg.model, rubric_version=RUBRIC_VERSION,
+                        temperature=cfg.temperature, max_chars=cfg.max_chars)
         meta: dict[str, Any] = {"backend": "llm", "model": cfg.model, "rubric_version": RUBRIC_VERSION}
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -195,17 +220,32 @@ class LLMJudge:
             "messages": build_messages(question, answer, cfg.max_chars),
             "temperature": cfg.temperature,
         }
+        if self._stopped is not None:
+            return GraderError(name="relevance", error=self._stopped, metadata={**meta, "base_url": cfg.base_url})
         started = time.monotonic()
         try:
             payload = await self._complete(body)
+        except JudgeStopped as exc:
+            return GraderError(name="relevance", error=str(exc), metadata={**meta, "base_url": cfg.base_url})
         except JudgeHTTPError as exc:
+            error = self._redact(
+                f"relevance judge at {cfg.base_url} answered HTTP {exc.status}"
+                f"{_after(cfg.max_retries, exc.status in RETRY_STATUSES)}: {exc.body[:200]}"
+            )
+            if exc.status in AUTH_STATUSES and self._auth_refusals >= AUTH_REFUSALS_TO_STOP and self._stopped is None:
+                self._stopped = (
+                    f"relevance judge at {cfg.base_url} refused the API key {self._auth_refusals} times in a row "
+                    f"(HTTP {exc.status}), so no more requests are sent this run; check setting 'api_key' "
+                    f"(or the environment variable OPENAI_API_KEY) and the key's access to model {cfg.model!r}"
+                )
+                log.error("%s", self._stopped)
             return GraderError(
-                name="relevance",
-                error=self._redact(
-                    f"relevance judge at {cfg.base_url} answered HTTP {exc.status}"
-                    f"{_after(cfg.max_retries, exc.status in RETRY_STATUSES)}: {exc.body[:200]}"
-                ),
-                metadata={**meta, "status": exc.status, "base_url": cfg.base_url},
+                name="relevance", error=error, metadata={**meta, "status": exc.status, "base_url": cfg.base_url},
+            )
+        except ResponseTooLarge as exc:
+            return GraderError(
+                name="relevance", error=self._redact(f"relevance judge at {cfg.base_url}: {exc}"),
+                metadata={**meta, "base_url": cfg.base_url},
             )
         except MalformedVerdict as exc:
             return GraderError(
@@ -216,7 +256,7 @@ class LLMJudge:
             import httpx
 
             if isinstance(exc, httpx.TimeoutException):
-                what = f"did not answer within {cfg.timeout:g}s (setting 'request_timeout')"
+                what = f"did not answer within {cfg.timeout:g}s (setting 'request_timeout', the whole request)"
                 retried = not isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout))
             elif isinstance(exc, httpx.TransportError):
                 what = f"could not be reached: {_describe(exc)}"
@@ -239,7 +279,7 @@ class LLMJudge:
                 metadata={**meta, "raw_answer": self._redact(raw)[:_RAW_LIMIT]},
             )
         if self.cache is not None:
-            self.cache.put(key, cfg.model, RUBRIC_VERSION, rating, explanation, self._redact(str(content)))
+            self.cache.put(key, cfg.model, RUBRIC_VERSION, rating, explanation, self._redact(str(content))[:_RAW_LIMIT])
         return GraderScore(
             name="relevance", score=normalise(rating), reason=explanation,
             metadata={**meta, "rating": rating, "cached": False,

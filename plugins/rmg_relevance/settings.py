@@ -7,7 +7,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
-from rmg_core import Settings
+from rmg_core import Settings, url_credentials_problem
 
 #: Settings only the lexical backend reads.
 LEXICAL_ONLY: tuple[str, ...] = ("coverage_weight", "refusal_factor")
@@ -19,6 +19,8 @@ LLM_ONLY: tuple[str, ...] = (
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 API_KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
+#: Where the judge's key goes, for messages refusing a key written elsewhere.
+KEY_GOES = f"setting 'api_key' or the environment variable {API_KEY_ENV}"
 
 
 class RelevanceSettings(Settings):
@@ -54,4 +56,7 @@ class RelevanceSettings(Settings):
             raise ValueError(
                 f"must be an http:// or https:// URL such as {DEFAULT_BASE_URL!r}, got {value!r}"
             )
+        problem = url_credentials_problem(value, KEY_GOES)
+        if problem is not None:
+            raise ValueError(problem)
         return value.rstrip("/")

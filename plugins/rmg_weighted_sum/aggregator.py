@@ -51,6 +51,9 @@ class WeightedSumSettings(Settings):
                 raise ValueError(f"weight of {name!r} is {weight!r}; every weight must be a finite number >= 0")
         if not any(weight > 0 for weight in value.values()):
             raise ValueError("are all 0; at least one weight must be positive")
+        if not math.isfinite(sum(value.values())):
+            raise ValueError("add up to more than a float can hold; weights are relative, so scale them down "
+                             "(e.g. {\"a\": 3, \"b\": 1} rather than {\"a\": 3e308, \"b\": 1e308})")
         return value
 
 

@@ -70,7 +70,19 @@ class CloseConnection:
     """Read the request, then close the socket without answering."""
 
 
-Behaviour = Union[Answer, Content, Slow, RateLimited, ServerError, CloseConnection]
+@dataclass
+class Trickle:
+    """Declare a normal-sized body, then send it one byte every ``interval`` seconds."""
+
+    interval: float = 0.2
+
+
+@dataclass
+class Endless:
+    """A 200 whose body never ends (no length, chunks until the client hangs up)."""
+
+
+Behaviour = Union[Answer, Content, Slow, RateLimited, ServerError, CloseConnection, Trickle, Endless]
 
 
 @dataclass
@@ -205,6 +217,35 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(behaviour, CloseConnection):
             self.close_connection = True
             self.connection.close()
+            return
+        if isinstance(behaviour, Trickle):
+            data = json.dumps(_completion(body["model"], Answer().content())).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for i in range(len(data)):
+                if state._stop.is_set():
+                    return
+                try:
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client gave up, as it should
+                state.sleep(behaviour.interval)
+            return
+        if isinstance(behaviour, Endless):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            chunk = b" " * 65536
+            while not state._stop.is_set():
+                try:
+                    self.wfile.write(chunk)
+                except OSError:
+                    return
             return
         if isinstance(behaviour, (Answer, Content)):
             if behaviour.delay:
