@@ -13,16 +13,18 @@ nothing tries to import or byte-compile them.
 
 from __future__ import annotations
 
+import importlib.util
 import keyword
 import re
-from importlib import resources
+from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import click
 
-from rmg_core import ConfigError
+from rmg_core import ENTRY_POINT_GROUP, ConfigError, PluginHost
+from rmg_core import KINDS as PLUGIN_KINDS
 
 #: kind -> (module file the component lives in, class name suffix)
 KINDS: dict[str, tuple[str, str]] = {"grader": ("grader", "Grader"), "sink": ("sink", "Sink")}
@@ -53,6 +55,44 @@ def plugin_names(name: str) -> dict[str, str]:
     return {"name": name, "package": f"rmg_{name}", "dist": f"rmg-{name.replace('_', '-')}", "class_prefix": prefix}
 
 
+#: A distribution name pip accepts (PEP 508): letters and digits at both ends.
+_DIST_NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
+
+
+def refuse_shadowing(names: dict[str, str], host: Optional[PluginHost] = None) -> None:
+    """Raise `ConfigError` if the plugin would shadow or replace something that exists.
+
+    Refused: a package ``rmg_<name>`` that is importable already (rmg's own
+    ``rmg_core``, a built-in plugin such as ``rmg_similarity``, an installed
+    plugin: installing the new one would replace its files, and uninstalling
+    it would delete them), an installed distribution or ``rmg`` entry point of
+    that name, a component ``host`` knows by that name, and a distribution
+    name pip would refuse.
+    """
+    name, package, dist = names["name"], names["package"], names["dist"]
+    problems = []
+    if not _DIST_NAME.match(dist) or "__" in name:
+        problems.append(f"the distribution name {dist!r} is not one pip accepts (no '_' at the end, no '__')")
+    spec = importlib.util.find_spec(package)
+    if spec is not None:
+        where = spec.submodule_search_locations[0] if spec.submodule_search_locations else spec.origin
+        problems.append(f"a package {package!r} is already installed ({where}); the new one would replace its files")
+    try:
+        metadata.distribution(dist)
+        problems.append(f"a distribution {dist!r} is already installed")
+    except metadata.PackageNotFoundError:
+        pass
+    if any(ep.name == name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)):
+        problems.append(f"an installed plugin is already called {name!r}")
+    if host is not None:
+        problems += [f"{kind} {name!r} already exists (from plugin {host.plugin_of(kind, name).name!r})"
+                     for kind in PLUGIN_KINDS if name in host.names(kind)]
+    if problems:
+        base = re.sub("_+", "_", name).strip("_")
+        raise ConfigError(f"plugin name {name!r} is refused: {'; '.join(problems)}. Choose another name, "
+                          f"e.g. {base}_plus or my_{base}")
+
+
 def _walk(root: Traversable, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Traversable]]:
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if entry.is_dir():
@@ -71,15 +111,18 @@ def _render(text: str, values: dict[str, str], where: str) -> str:
     return _PLACEHOLDER.sub(sub, text)
 
 
-def create_plugin(name: str, directory: Path, kind: str = "grader") -> Path:
+def create_plugin(name: str, directory: Path, kind: str = "grader", host: Optional[PluginHost] = None) -> Path:
     """Write a new plugin package ``rmg-<name>/`` inside ``directory``; return its path.
 
-    Raises `ConfigError` for an unusable name or kind, or when the target
-    directory exists and is not empty (nothing is overwritten).
+    Raises `ConfigError` for an unusable name or kind, a name that would
+    shadow something installed (`refuse_shadowing`; ``host`` adds its
+    components to what is checked), or when the target directory exists and
+    is not empty (nothing is overwritten).
     """
     if kind not in KINDS:
         raise ConfigError(f"unknown plugin kind {kind!r}; choose one of: {', '.join(KINDS)}")
     values = plugin_names(name)
+    refuse_shadowing(values, host)
     module, suffix = KINDS[kind]
     values.update(
         kind=kind,
@@ -111,7 +154,8 @@ def create_plugin(name: str, directory: Path, kind: str = "grader") -> Path:
               help="What the plugin provides.")
 @click.option("-d", "--directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Where to create the rmg-NAME/ directory.")
-def new_plugin_command(name: str, kind: str, directory: Path) -> None:
+@click.pass_context
+def new_plugin_command(ctx: click.Context, name: str, kind: str, directory: Path) -> None:
     """Create a new plugin package NAME: a working grader (or sink), its tests and packaging.
 
     \b
@@ -119,7 +163,8 @@ def new_plugin_command(name: str, kind: str, directory: Path) -> None:
       rmg plugins new word_count && cd rmg-word-count && pip install -e '.[test]' && python -m pytest
     """
     try:
-        target = create_plugin(name, directory, kind)
+        host = ctx.find_root().obj
+        target = create_plugin(name, directory, kind, host if isinstance(host, PluginHost) else None)
     except ConfigError as exc:
         click.echo(f"rmg: error: {exc}", err=True)
         raise click.exceptions.Exit(2) from None
@@ -132,4 +177,4 @@ def new_plugin_command(name: str, kind: str, directory: Path) -> None:
     click.echo(f"  {_USAGE[kind].format(name=names['name'])}")
 
 
-__all__ = ["KINDS", "create_plugin", "new_plugin_command", "plugin_names"]
+__all__ = ["KINDS", "create_plugin", "new_plugin_command", "plugin_names", "refuse_shadowing"]
