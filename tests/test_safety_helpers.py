@@ -87,6 +87,7 @@ def test_a_missing_directory_is_an_error_naming_the_path(tmp_path: Path) -> None
         AtomicFile(tmp_path / "nowhere" / "r.html")
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 def test_a_full_disk_mid_file_keeps_the_old_file(tmp_path: Path) -> None:
     """A file-size limit makes the kernel refuse writes past 64 KiB (EFBIG), as a full disk would."""
