@@ -134,3 +134,13 @@ def test_plain_urls_pass(url: str) -> None:
 
 def test_redact_url() -> None:
     assert redact_url("https://u:p@h:1/v1?key=s&x=y") == "https://***@h:1/v1?key=***&x=***"
+
+
+@pytest.mark.parametrize("url", ["https://pk-lf-1:sk-lf-2@cloud.langfuse.com", "https://cloud.langfuse.com/?token=sk-lf-2"])
+def test_the_langfuse_host_refuses_credentials_and_says_where_keys_go(url: str) -> None:
+    from rmg_langfuse.source import LangfuseSource
+
+    with pytest.raises(ConfigError) as caught:
+        LangfuseSource(base_url=url, public_key="pk", secret_key="sk")
+    message = str(caught.value)
+    assert "carries a credential" in message and "LANGFUSE_SECRET_KEY" in message and "sk-lf-2" not in message

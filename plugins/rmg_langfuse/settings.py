@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from rmg_core import ConfigError, Settings
+from rmg_core import ConfigError, Settings, url_credentials_problem
 
 DEFAULT_BASE_URL = "https://cloud.langfuse.com"
 
@@ -69,9 +69,11 @@ class ConnectionSettings(Settings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, got {value!r}")
-        if "@" in parts.netloc:
-            # Credentials in a URL end up in logs and error messages.
-            raise ValueError("base_url must not contain credentials; use public_key/secret_key")
+        # Credentials in a URL (user:pass@, ?token=) end up in logs, errors and stored scores.
+        problem = url_credentials_problem(value, "settings public_key and secret_key (or the environment "
+                                                 "variables LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY)")
+        if problem is not None:
+            raise ValueError(problem)
         return value.rstrip("/")
 
 
