@@ -12,6 +12,8 @@ from .records import ScoreRecord, WriteFailure, WriteReport
 
 #: Exit statuses a run's outcome gives (2 is a usage error, 3 the CI gate's; docs/safety.md has the table).
 EXIT_INCOMPLETE, EXIT_NOTHING_GRADED, EXIT_ALL_ERRORS = 1, 4, 5
+#: The `GraderError` metadata key by which a grader says it stopped trying for the rest of the run.
+GAVE_UP = "gave_up"
 #: How many individual problems a summary keeps; the rest are only counted.
 KEEP_PROBLEMS = 50
 
@@ -33,11 +35,16 @@ class ScoreStats:
     #: Spread, percentiles and confidence interval, attached at the end of a run
     #: by `rmg_reporting` (keys of `ScoreDescription.as_dict`).
     distribution: Optional[dict[str, Any]] = None
+    #: Set when the grader gave up for the rest of the run (an error whose metadata has ``gave_up``
+    #: true, e.g. a judge whose key was refused): the run fails even if some cases were scored.
+    gave_up: Optional[str] = None
 
     def add(self, record: ScoreRecord) -> None:
         if record.kind == "error":
             self.errors += 1
             message = (record.error or "")[:200]
+            if record.metadata.get(GAVE_UP) and self.gave_up is None:
+                self.gave_up = message
             if message in self.error_messages or len(self.error_messages) < KEEP_PROBLEMS:
                 self.error_messages[message] = self.error_messages.get(message, 0) + 1
             return
@@ -132,7 +139,7 @@ class RunSummary:
     @property
     def failed_scores(self) -> list[str]:
         """Scores whose every result is an error (a wrong key, a judge refusing every call)."""
-        return [s.name for s in self.scores.values() if s.errors and not s.scored and not s.skipped]
+        return [s.name for s in self.scores.values() if s.gave_up or (s.errors and not s.scored and not s.skipped)]
 
     @property
     def exit_code(self) -> int:
@@ -196,8 +203,9 @@ class RunSummary:
                                         else "the source yielded no trace: is the input empty, or a filter too narrow?")
             lines.append(f"  NOTHING GRADED: {printable(why)}")
         for name in self.failed_scores:
-            lines.append(f"  FAILED: every result of score {printable(name)!r} is an error ({self.scores[name].errors}); "
-                         "see its error messages above")
+            stats = self.scores[name]
+            lines.append(f"  FAILED: score {printable(name)!r}: " + (f"its grader gave up: {printable(stats.gave_up)}" if stats.gave_up
+                         else f"every result is an error ({stats.errors}); see its error messages above"))
         return "\n".join(lines)
 
     def score_lines(self) -> list[str]:

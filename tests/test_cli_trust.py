@@ -116,16 +116,20 @@ def test_a_run_that_graded_nothing_exits_4_and_says_why(test_host, tmp_path: Pat
 @pytest.mark.integration
 def test_a_wrong_judge_key_fails_the_run_and_stops_asking(test_host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    source = traces(tmp_path / "t.jsonl", 18)
+    with source.open("a") as handle:  # two empty answers score 0 without asking the judge: 18 of 20 are errors
+        handle.write("".join(json.dumps({"id": f"e{i}", "input": "q", "output": ""}) + "\n" for i in range(2)))
     with FakeOpenAI(api_key=KEY) as server:
         result = invoke(
-            test_host, str(traces(tmp_path / "t.jsonl", 20)), "-g", "relevance", "-o", str(tmp_path / "s.jsonl"),
+            test_host, str(source), "-g", "relevance", "-o", str(tmp_path / "s.jsonl"),
             "-s", "graders.relevance.backend=llm", "-s", "graders.relevance.model=m",
             "-s", f"graders.relevance.base_url={server.base_url}", "-s", "graders.relevance.max_in_flight=1",
             "-s", "graders.relevance.cache=false", "--max-concurrency", "1",
         )
         assert server.requests == 3  # not one per trace
     assert result.exit_code == 5, result.output
-    assert "FAILED: every result of score 'relevance' is an error (20)" in result.stderr
+    assert "FAILED: score 'relevance': its grader gave up: relevance judge at" in result.stderr
+    assert "refused the API key 3 times in a row" in result.stderr
     assert "sk-wrong" not in result.stderr
 
 
@@ -195,3 +199,14 @@ def test_worker_status_and_logs_escape_trace_text() -> None:
     assert "\x1b" not in text and "\\x1b[31m" in text and "\\nforged line" in text
     record = logging.LogRecord("rmg", logging.WARNING, __file__, 1, "trace %s failed", ("\x1b[2J",), None)
     assert _PrintableFormatter("%(message)s").format(record) == "trace \\x1b[2J failed"
+
+
+def test_every_result_an_error_fails_the_run() -> None:
+    from rmg_core import RunSummary, ScoreStats
+    from rmg_core.summary import EXIT_ALL_ERRORS
+
+    summary = RunSummary(cases=2, scores={"judge": ScoreStats("judge", errors=2, error_messages={"HTTP 403": 2})})
+    assert summary.exit_code == EXIT_ALL_ERRORS and summary.failed_scores == ["judge"]
+    assert "FAILED: score 'judge': every result is an error (2)" in summary.render()
+    summary.scores["judge"].scored = 1
+    assert summary.exit_code == 0

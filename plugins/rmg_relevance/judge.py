@@ -221,12 +221,12 @@ class LLMJudge:
             "temperature": cfg.temperature,
         }
         if self._stopped is not None:
-            return GraderError(name="relevance", error=self._stopped, metadata={**meta, "base_url": cfg.base_url})
+            return GraderError(name="relevance", error=self._stopped, metadata={**meta, "base_url": cfg.base_url, "gave_up": True})
         started = time.monotonic()
         try:
             payload = await self._complete(body)
-        except JudgeStopped as exc:
-            return GraderError(name="relevance", error=str(exc), metadata={**meta, "base_url": cfg.base_url})
+        except JudgeStopped as exc:  # "gave_up": the run fails (exit 5) even if some cases were scored
+            return GraderError(name="relevance", error=str(exc), metadata={**meta, "base_url": cfg.base_url, "gave_up": True})
         except JudgeHTTPError as exc:
             error = self._redact(
                 f"relevance judge at {cfg.base_url} answered HTTP {exc.status}"
@@ -240,7 +240,8 @@ class LLMJudge:
                 )
                 log.error("%s", self._stopped)
             return GraderError(
-                name="relevance", error=error, metadata={**meta, "status": exc.status, "base_url": cfg.base_url},
+                name="relevance", error=self._stopped or error,
+                metadata={**meta, "status": exc.status, "base_url": cfg.base_url, "gave_up": self._stopped is not None},
             )
         except ResponseTooLarge as exc:
             return GraderError(
