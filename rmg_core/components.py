@@ -123,6 +123,10 @@ class Component:
         """
         return fingerprint({"component": type(self).name, "version": self.version, "settings": _public_settings(self.settings)})
 
+    def public_settings(self) -> dict[str, Any]:
+        """The settings a fingerprint covers (secrets left out): what a run summary records and compares."""
+        return _public_settings(self.settings)
+
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in _public_settings(self.settings).items())
         return f"{type(self).__name__}({shown})"

@@ -81,6 +81,8 @@ class EvalConfig(BaseModel):
     sinks: list[ComponentConfig] = Field(default_factory=list)
     #: The raw ``[worker]`` table; `rmg worker` validates it, `rmg eval` ignores it.
     worker: dict[str, Any] = Field(default_factory=dict)
+    #: The raw ``[report]`` table (breakdowns, thresholds); the reporting observer validates it.
+    report: dict[str, Any] = Field(default_factory=dict)
     origin: str = "command line"
 
 
@@ -130,7 +132,7 @@ def _component(table: Any, where: str, environ: Mapping[str, str], grader: bool 
 def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:
     """Validate a config mapping (as read from TOML); errors name ``origin`` and the table."""
     env = os.environ if environ is None else environ
-    known = {"run", "source", "graders", "aggregators", "sinks", "worker"}
+    known = {"run", "source", "graders", "aggregators", "sinks", "worker", "report"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown table(s) {', '.join(unknown)}; valid tables: {', '.join(sorted(known))}")
@@ -143,6 +145,10 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
     config = EvalConfig(run=run, origin=origin)
     worker = data.get("worker", {})
     config.worker = expand_env(worker, f"{origin} [worker]", env)
+    report = data.get("report", {})
+    if not isinstance(report, dict):
+        raise ConfigError(f"{origin}: [report] must be a table of report settings (group_by, thresholds)")
+    config.report = expand_env(report, f"{origin} [report]", env)
     if "source" in data:
         config.source = _component(data["source"], f"{origin} [source]", env)
     for kind in ("graders", "aggregators"):

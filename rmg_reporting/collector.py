@@ -182,5 +182,11 @@ class RunCollector:
             for name, score in self.scores.items()
         }
 
+    def quartiles(self) -> dict[str, float]:
+        """Each score's 25th percentile (scores with values only): the report's failing cut without a threshold."""
+        import numpy as np
+
+        return {name: float(np.percentile(s.values.to_numpy(), 25)) for name, s in self.scores.items() if len(s.values)}
+
     def histograms(self, bins: int = 20) -> dict[str, Histogram]:
         return {name: histogram(score.values, bins) for name, score in self.scores.items()}

@@ -73,7 +73,7 @@ class Comparison:
 
     @property
     def same_config(self) -> Optional[bool]:
-        fa, fb = self.a.get("config_fingerprint"), self.b.get("config_fingerprint")
+        fa, fb = self.a.get("run_fingerprint"), self.b.get("run_fingerprint")
         return None if not fa or not fb else fa == fb
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,7 +112,9 @@ def compare_scores(name: str, a: Mapping[str, Any], b: Mapping[str, Any], confid
 def compare_summaries(a: Mapping[str, Any], b: Mapping[str, Any], a_name: str = "A", b_name: str = "B") -> Comparison:
     """Compare two summary documents score by score (in A's order, then B's new scores)."""
     def head(doc: Mapping[str, Any], label: str) -> dict[str, Any]:
-        return {"path": label, "config_fingerprint": doc.get("config_fingerprint"), "cases": doc.get("cases"),
+        # rmg-summary/1 named the run's fingerprint config_fingerprint.
+        fp = doc.get("run_fingerprint") or doc.get("config_fingerprint")
+        return {"path": label, "run_fingerprint": fp, "cases": doc.get("cases"),
                 "started_at": (doc.get("timings") or {}).get("started_at")}
 
     scores_a, scores_b = a["scores"], b["scores"]
@@ -135,7 +137,7 @@ def _f(value: Optional[float], signed: bool = False) -> str:
 def render_comparison(comp: Comparison) -> str:
     """The comparison as a plain-text table, with the method in one line at the end."""
     def side(label: str, doc: Mapping[str, Any]) -> str:
-        fp = doc.get("config_fingerprint") or "unknown"
+        fp = doc.get("run_fingerprint") or "unknown"
         return f"{label} = {doc['path']} ({doc.get('cases') or 0} traces, config {fp})"
 
     lines = [f"rmg compare: {side('A', comp.a)}", f"             {side('B', comp.b)}"]

@@ -1,18 +1,27 @@
-"""The ``--report`` file: one self-contained HTML page (inline CSS and SVG, nothing fetched).
+"""The ``--report`` file: one self-contained HTML page (inline CSS, SVG and one small script, nothing fetched).
 
-It shows the run at a glance, the statistics table, and per score a
-histogram, the lowest-scoring cases with their texts and the grader errors
-grouped by message.  Every text from a trace is HTML-escaped.
+It shows the run at a glance, the statistics table with pass rates, the
+breakdowns by group, a sample of failing and borderline cases that can be
+searched and filtered in the page, and per score a histogram and the grader
+errors grouped by message.
+
+Safety: every text from a trace is HTML-escaped, and a Content-Security-Policy
+allows only the page's own script (by its hash) and no network access at all,
+so even a text that slipped through escaping could neither run code nor fetch.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from typing import Any, Mapping, Optional, Sequence
+from urllib.parse import quote
 
 from rmg_core import atomic_write
 
-from .collector import ErrorGroup, RunCollector, WorstCase
+from .collector import ErrorGroup, RunCollector
+from .sample import PREVIEW_CHARS, FailureSampler, SampledCase
 from .stats import BOOTSTRAP_MAX_N, Histogram
 
 _CSS = """
@@ -50,6 +59,19 @@ tbody tr:hover { background: #fafbfc; }
 .muted { color: var(--muted); }
 svg text { font: 11px -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--muted); }
 footer { color: var(--muted); font-size: 12px; text-align: center; margin-top: 24px; }
+.filters { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: end; margin-bottom: 12px; }
+.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 2px; }
+.filters input, .filters select { font: inherit; padding: 4px 6px; border: 1px solid var(--line); border-radius: 6px; }
+.filters input[type=number] { width: 7em; }
+details.t summary { cursor: pointer; list-style: none; white-space: pre-wrap; word-break: break-word; }
+details.t summary::after { content: " ▸ more"; color: var(--accent); font-size: 12px; }
+details.t[open] summary { display: none; }
+details.t .full { white-space: pre-wrap; word-break: break-word; max-height: 28em; overflow: auto; }
+.small-group { color: var(--muted); font-style: italic; }
+.badge.borderline { background: #fdf2d0; color: #8a6d0b; }
+.badge.failing { background: #fbe4e1; color: var(--bad); }
+table.cases td.text-cell { width: 20%; }
+.breakdown td, .breakdown th { white-space: nowrap; }
 @media (max-width: 820px) { .score-grid { grid-template-columns: 1fr; } }
 """
 
@@ -81,8 +103,11 @@ def _anchor(name: str) -> str:
     return "score-" + "".join(ch if ch.isalnum() else "-" for ch in name)
 
 
-def histogram_svg(hist: Histogram, stats: Mapping[str, Any], threshold: Optional[float] = None, width: int = 620, height: int = 230) -> str:
-    """An inline SVG bar chart of ``hist``, with the mean, its interval and the gate threshold marked."""
+def histogram_svg(
+    hist: Histogram, stats: Mapping[str, Any], threshold: Optional[float] = None, pass_threshold: Optional[float] = None,
+    width: int = 620, height: int = 230,
+) -> str:
+    """An inline SVG bar chart of ``hist``, with the mean, its interval, the gate and the pass threshold marked."""
     left, right, top, bottom = 44, 14, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     lo, hi = hist.edges[0], hist.edges[-1]
@@ -138,13 +163,27 @@ def histogram_svg(hist: Histogram, stats: Mapping[str, Any], threshold: Optional
             f'<line class="threshold" x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#c0392b" '
             f'stroke-width="2"><title>--fail-under {threshold:g}</title></line>'
         )
+    if pass_threshold is not None and lo <= pass_threshold <= hi:
+        tx = x(pass_threshold)
+        parts.append(
+            f'<line class="pass-threshold" x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#1e8449" '
+            f'stroke-width="2" stroke-dasharray="2 3"><title>pass threshold {pass_threshold:g}</title></line>'
+        )
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 2}" text-anchor="middle">score</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
+def _rate(s: Mapping[str, Any]) -> str:
+    rate = s.get("pass_rate")
+    return "–" if rate is None else f"{rate:.1%} (≥ {s['threshold']:g})"
+
+
 def _summary_table(scores: Mapping[str, Mapping[str, Any]], gate_by_score: Mapping[str, Mapping[str, Any]]) -> str:
     head = ["score", "kind", "scored", "errors", "skipped", "mean", "std", "min", "p10", "p50", "p90", "max", "95% CI of mean"]
+    with_pass = any("pass_rate" in s for s in scores.values())
+    if with_pass:
+        head.append("pass rate")
     if gate_by_score:
         head.append("gate")
     rows = []
@@ -160,35 +199,119 @@ def _summary_table(scores: Mapping[str, Mapping[str, Any]], gate_by_score: Mappi
         ]
         cells += [f'<td class="n">{_num(s.get(k))}</td>' for k in ("mean", "std", "min", "p10", "p50", "p90", "max")]
         cells.append(f'<td class="n">{ci}</td>')
+        if with_pass:
+            cells.append(f'<td class="n">{_rate(s)}</td>' if "pass_rate" in s else '<td class="muted">–</td>')
         if gate_by_score:
-            check = gate_by_score.get(name)
-            if check is None:
-                cells.append('<td class="muted">–</td>')
-            else:
-                cls, word = ("good", "pass") if check["passed"] else ("bad", "FAIL")
-                cells.append(f'<td><span class="badge {cls}">{word} ≥ {check["threshold"]:g}</span></td>')
+            checks = gate_by_score.get(name) or []
+            badges = "".join(
+                f'<span class="badge {"good" if c["passed"] else "bad"}">{"pass" if c["passed"] else "FAIL"} '
+                f'({"pass rate" if c.get("metric") == "pass_rate" else "mean"} ≥ {c["threshold"]:g})</span> '
+                for c in checks
+            )
+            cells.append(f"<td>{badges}</td>" if badges else '<td class="muted">–</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     ths = "".join(f'<th class="{"n" if h not in ("score", "kind", "gate") else ""}">{_e(h)}</th>' for h in head)
     return f'<table class="summary"><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _text_cell(text: str) -> str:
-    return f'<td class="text-cell"><div class="text">{_e(text) or "<span class=muted>–</span>"}</div></td>'
+def _text(text: str) -> str:
+    """A trace text: short ones in full, long ones as a preview that expands to the kept text."""
+    if not text:
+        return '<span class="muted">–</span>'
+    if len(text) <= PREVIEW_CHARS:
+        return f'<div class="text">{_e(text)}</div>'
+    return (f'<details class="t"><summary>{_e(text[:PREVIEW_CHARS])}…</summary>'
+            f'<div class="full">{_e(text)}</div></details>')
 
 
-def _worst_table(cases: Sequence[WorstCase]) -> str:
-    if not cases:
-        return '<p class="muted">No successful values.</p>'
+def _trace_cell(case: SampledCase, trace_url: Optional[str]) -> str:
+    label = _e(case.trace_id)
+    if trace_url:
+        href = _e(trace_url.replace("{trace_id}", quote(case.trace_id, safe="")))
+        label = f'<a href="{href}" target="_blank" rel="noopener noreferrer">{label}</a>'
+    if case.observation_id:
+        label += f'<br><span class="muted">obs {_e(case.observation_id)}</span>'
+    return f'<td class="mono">{label}</td>'
+
+
+def _cases_section(sampled: Sequence[SampledCase], scores: Sequence[str], breakdowns: Sequence[Mapping[str, Any]],
+                   thresholds: Mapping[str, float], trace_url: Optional[str]) -> str:
+    """Failing and borderline cases of every score, with the page's filters above them."""
+    score_options = "".join(f'<option value="{_e(n)}">{_e(n)}</option>' for n in scores)
+    group_options = "".join(
+        f'<option value="{_e(b["field"] + "=" + g["group"])}">{_e(b["field"] + " = " + g["group"])}</option>'
+        for b in breakdowns for g in b.get("groups") or []
+    )
     rows = []
-    for case in cases:
-        trace = _e(case.trace_id) + (f'<br><span class="muted">obs {_e(case.observation_id)}</span>' if case.observation_id else "")
+    for case in sampled:
+        groups = "\n".join(f"{k}={v}" for k, v in case.groups.items())
+        group_text = "<br>".join(f'<span class="muted">{_e(k.removeprefix("metadata."))}</span> {_e(v)}' for k, v in case.groups.items())
         rows.append(
-            f'<tr><td class="n"><b>{case.value:.3f}</b></td><td class="mono">{trace}</td>'
-            + _text_cell(case.input) + _text_cell(case.prediction) + _text_cell(case.reference) + _text_cell(case.reason)
+            f'<tr class="case" data-score="{_e(case.score)}" data-value="{case.value!r}" data-status="{_e(case.status)}" '
+            f'data-groups="{_e(groups)}"><td><b>{_e(case.score)}</b></td><td class="n"><b>{case.value:.3f}</b></td>'
+            f'<td><span class="badge {_e(case.status)}">{_e(case.status)}</span></td>{_trace_cell(case, trace_url)}'
+            f'<td>{group_text or "<span class=muted>–</span>"}</td>'
+            + "".join(f'<td class="text-cell">{_text(t)}</td>' for t in (case.input, case.prediction, case.reference, case.reason))
             + "</tr>"
         )
-    head = '<tr><th class="n">score</th><th>trace</th><th>input</th><th>prediction</th><th>reference</th><th>reason</th></tr>'
-    return f'<table class="cases worst"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    cut = ", ".join(f"{_e(n)} below {t:g}" for n, t in thresholds.items())
+    rule = (f"Failing means {cut}; borderline, at most 0.1 above the threshold." if cut else
+            "No --threshold was given: failing means at or below the score's 25th percentile; borderline, at most 0.1 above it.")
+    filters = (
+        '<div class="filters">'
+        '<label>search (trace id, text)<input id="f-text" type="search" placeholder="trace id or words"></label>'
+        f'<label>score<select id="f-score"><option value="">all scores</option>{score_options}</select></label>'
+        '<label>kind<select id="f-status"><option value="">failing and borderline</option>'
+        '<option value="failing">failing</option><option value="borderline">borderline</option></select></label>'
+        + (f'<label>group<select id="f-group"><option value="">all groups</option>{group_options}</select></label>' if group_options else
+           '<label hidden>group<select id="f-group"><option value=""></option></select></label>')
+        + '<label>score from<input id="f-min" type="number" step="any"></label>'
+        '<label>to<input id="f-max" type="number" step="any"></label>'
+        '<span id="f-count" class="muted"></span></div>'
+    )
+    head = ('<tr><th>score</th><th class="n">value</th><th>kind</th><th>trace</th><th>group</th>'
+            '<th>input</th><th>prediction</th><th>reference</th><th>grader reason</th></tr>')
+    table = (f'<table class="cases sample" id="cases"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+             if rows else '<p class="muted">No failing or borderline cases.</p>')
+    return (f'<section id="failures"><h2>Failing and borderline cases</h2>'
+            f'<p class="muted">A sample drawn across score levels (not just the lowest ties), {len(sampled):,} cases. {rule} '
+            f'Long texts expand when clicked.</p>{filters}{table}</section>')
+
+
+def _breakdown_section(breakdowns: Sequence[Mapping[str, Any]]) -> str:
+    if not breakdowns:
+        return ""
+    parts = ['<section id="breakdowns"><h2>Breakdowns</h2>']
+    for b in breakdowns:
+        groups = b.get("groups") or []
+        names: list[str] = []
+        for g in groups:
+            names += [n for n in g["scores"] if n not in names]
+        has_pass = {n for g in groups for n, c in g["scores"].items() if "pass_rate" in c}
+        head = '<tr><th>group</th><th class="n">cases</th>' + "".join(
+            f'<th class="n">{_e(n)} n</th><th class="n">mean [95% CI]</th>' + (f'<th class="n">pass rate</th>' if n in has_pass else "")
+            for n in names) + "</tr>"
+        rows = []
+        for g in groups:
+            cells = [f'<td><b>{_e(g["group"])}</b>{" <span class=small-group>(small)</span>" if g.get("small") else ""}</td>',
+                     f'<td class="n">{g["cases"]:,}</td>']
+            for n in names:
+                c = g["scores"].get(n) or {}
+                ci = f' [{_num(c.get("ci_low"))}, {_num(c.get("ci_high"))}]' if c.get("ci_low") is not None else ""
+                cls = ' class="n small-group"' if c.get("small") else ' class="n"'
+                errors = f' <span class="bad">({c["errors"]:,} errors)</span>' if c.get("errors") else ""
+                cells.append(f'<td{cls}>{c.get("scored", 0):,}{errors}</td>')
+                cells.append(f'<td{cls}>{_num(c.get("mean"))}{ci}</td>')
+                if n in has_pass:
+                    rate = c.get("pass_rate")
+                    cells.append(f'<td{cls}>{"–" if rate is None else f"{rate:.1%}"}</td>')
+            rows.append(f'<tr class="group">{"".join(cells)}</tr>')
+        parts.append(
+            f'<h3>by {_e(b["field"])}</h3><table class="breakdown"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+            f'<p class="muted">Groups with fewer than {b.get("small_group", 0)} scored cases are marked small: shown, '
+            "but their figures rest on too few cases to act on.</p>"
+        )
+    return "".join(parts) + "</section>"
 
 
 def _errors_table(groups: Sequence[ErrorGroup], other: int) -> str:
@@ -206,6 +329,7 @@ def _errors_table(groups: Sequence[ErrorGroup], other: int) -> str:
 
 
 def _score_section(name: str, s: Mapping[str, Any], hist: Histogram, collector: RunCollector, threshold: Optional[float]) -> str:
+    """A score's histogram (mean, interval, gate and pass thresholds marked), its figures and its errors."""
     score = collector.scores.get(name)
     facts = [
         ("scored", f"{s.get('scored', 0):,}"),
@@ -217,16 +341,18 @@ def _score_section(name: str, s: Mapping[str, Any], hist: Histogram, collector: 
         ("95% CI of mean", f"{_num(s.get('ci_low'), 4)} – {_num(s.get('ci_high'), 4)}" if s.get("ci_low") is not None else "–"),
         ("interval method", s.get("ci_method") or "–"),
     ]
+    if s.get("pass_rate") is not None:
+        facts.append(("pass rate", f"{_rate(s)}: {s.get('passed', 0):,} cases, 95% CI "
+                                   f"{s['pass_rate_ci_low']:.1%} – {s['pass_rate_ci_high']:.1%}"))
     fact_rows = "".join(f'<tr><td class="muted">{_e(k)}</td><td>{_e(v)}</td></tr>' for k, v in facts)
-    worst = score.worst_cases() if score else []
     errors = score.grouped_errors() if score else []
     other = score.other_errors if score else 0
     return (
         f'<section class="score" id="{_anchor(name)}"><h2>{_e(name)} '
         f'<span class="muted" style="font-weight:400;font-size:13px">{_e(s.get("component", ""))}</span></h2>'
-        f'<div class="score-grid"><div>{histogram_svg(hist, {**s, "name": name}, threshold)}</div>'
+        f'<div class="score-grid"><div>{histogram_svg(hist, {**s, "name": name}, threshold, s.get("threshold"))}</div>'
         f'<table class="facts">{fact_rows}</table></div>'
-        f"<h3>Lowest {len(worst)} scores</h3>{_worst_table(worst)}"
+        '<p><a href="#failures">Failing and borderline cases</a>: pick this score in the filter.</p>'
         f"<h3>Grader errors</h3>{_errors_table(errors, other)}</section>"
     )
 
@@ -257,11 +383,62 @@ def _run_section(payload: Mapping[str, Any]) -> str:
     return out + "</section>"
 
 
-def render_report(payload: Mapping[str, Any], collector: RunCollector, histograms: Mapping[str, Histogram], title: str = "rmg evaluation report") -> str:
-    """The whole report page; ``payload`` is the `summary_payload` document of the run."""
+#: The page's one script: filters the failure sample.  It reads texts with
+#: textContent and only toggles ``hidden``: it never turns trace text into markup.
+_SCRIPT = """
+(function () {
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#cases tbody tr.case"));
+  var el = function (id) { return document.getElementById(id); };
+  var text = el("f-text"), score = el("f-score"), kind = el("f-status"), group = el("f-group"),
+      low = el("f-min"), high = el("f-max"), count = el("f-count");
+  if (!text) { return; }
+  var haystacks = null;
+  function apply() {
+    if (haystacks === null) { haystacks = rows.map(function (r) { return r.textContent.toLowerCase(); }); }
+    var t = text.value.trim().toLowerCase(), s = score.value, k = kind.value, g = group.value,
+        a = parseFloat(low.value), b = parseFloat(high.value), shown = 0;
+    rows.forEach(function (r, i) {
+      var v = parseFloat(r.getAttribute("data-value"));
+      var ok = (!s || r.getAttribute("data-score") === s) && (!k || r.getAttribute("data-status") === k)
+        && (!g || r.getAttribute("data-groups").split("\\n").indexOf(g) >= 0)
+        && (isNaN(a) || v >= a) && (isNaN(b) || v <= b) && (!t || haystacks[i].indexOf(t) >= 0);
+      r.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    count.textContent = shown + " of " + rows.length + " cases shown";
+  }
+  [text, score, kind, group, low, high].forEach(function (e) {
+    e.addEventListener("input", apply);
+    e.addEventListener("change", apply);
+  });
+  apply();
+})();
+"""
+
+
+def content_security_policy(script: str = _SCRIPT) -> str:
+    """No network at all; inline styles; only ``script`` (by its sha256) may run; images only as data: URLs."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{digest}'; "
+            "base-uri 'none'; form-action 'none'")
+
+
+def render_report(
+    payload: Mapping[str, Any], collector: RunCollector, histograms: Mapping[str, Histogram],
+    sampler: Optional[FailureSampler] = None, cuts: Optional[Mapping[str, float]] = None, title: str = "rmg evaluation report",
+) -> str:
+    """The whole report page; ``payload`` is the `summary_payload` document of the run.
+
+    ``cuts`` (score -> its 25th percentile) marks failing cases of scores with no pass threshold.
+    """
     scores: Mapping[str, Mapping[str, Any]] = payload.get("scores") or {}
     gate = payload.get("gate") or {}
-    gate_by_score = {c["score"]: c for c in gate.get("checks", [])}
+    gate_by_score: dict[str, list[Mapping[str, Any]]] = {}
+    for check in gate.get("checks", []):
+        gate_by_score.setdefault(check["score"], []).append(check)
+    mean_gate = {c["score"]: c["threshold"] for c in gate.get("checks", []) if c.get("metric", "mean") == "mean"}
+    thresholds: Mapping[str, float] = (payload.get("report") or {}).get("thresholds") or {}
+    breakdowns = payload.get("breakdowns") or []
     counts = payload.get("counts") or {}
     timings = payload.get("timings") or {}
     status = payload.get("exit_code", 0)
@@ -285,7 +462,7 @@ def render_report(payload: Mapping[str, Any], collector: RunCollector, histogram
         p for p in (
             _e(_when(timings.get("started_at"))),
             f"rmg {_e(payload.get('rmg_version') or '')}",
-            f'config <span class="mono">{_e(payload.get("config_fingerprint") or "–")}</span>',
+            f'run fingerprint <span class="mono">{_e(payload.get("run_fingerprint") or payload.get("config_fingerprint") or "–")}</span>',
         ) if p
     )
     gate_html = ""
@@ -301,26 +478,36 @@ def render_report(payload: Mapping[str, Any], collector: RunCollector, histogram
     if payload.get("fatal"):
         status_html += f'<p class="bad">Failed: {_e(payload["fatal"])}</p>'
     sections = "".join(
-        _score_section(name, s, histograms.get(name, Histogram([0.0, 1.0], [0])), collector,
-                       gate_by_score[name]["threshold"] if name in gate_by_score else None)
+        _score_section(name, s, histograms.get(name, Histogram([0.0, 1.0], [0])), collector, mean_gate.get(name))
         for name, s in scores.items()
     )
     summary_html = _summary_table(scores, gate_by_score) if scores else '<p class="muted">No scores.</p>'
+    sampled: list[SampledCase] = []
+    if sampler is not None:
+        for name, s in scores.items():
+            sampled += sampler.sample(name, thresholds.get(name), (cuts or {}).get(name))
+    cases_html = _cases_section(sampled, list(scores), breakdowns, thresholds, payload.get("trace_url"))
     return (
         "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy()}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>"
         f"<h1>{_e(title)} {badge}</h1><div class=\"sub\">{sub}</div>{status_html}"
         f'<div class="cards">{card_html}</div>{gate_html}'
-        f"<section><h2>Scores</h2>{summary_html}</section>{sections}{_run_section(payload)}"
+        f"<section><h2>Scores</h2>{summary_html}</section>{_breakdown_section(breakdowns)}{cases_html}"
+        f"{sections}{_run_section(payload)}"
         "<footer>Generated by rmg. Scores are the mean of successful grades; errors are counted, never averaged as 0. "
         f"The interval is a 95% percentile bootstrap of the mean (normal approximation above {BOOTSTRAP_MAX_N:,} values).</footer>"
-        "</main></body></html>\n"
+        f"</main><script>{_SCRIPT}</script></body></html>\n"
     )
 
 
-def write_report(path: str, payload: Mapping[str, Any], collector: RunCollector, histograms: Mapping[str, Histogram]) -> None:
+def write_report(
+    path: str, payload: Mapping[str, Any], collector: RunCollector, histograms: Mapping[str, Histogram],
+    sampler: Optional[FailureSampler] = None,
+) -> None:
     """Write the report to ``path`` (UTF-8), through a temporary file renamed into place (`rmg_core.atomic_write`)."""
-    text = render_report(payload, collector, histograms)
+    text = render_report(payload, collector, histograms, sampler, collector.quartiles())
     with atomic_write(path) as handle:
         handle.write(text)

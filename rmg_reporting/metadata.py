@@ -1,4 +1,4 @@
-"""What a run was: its configuration fingerprint and the plugins (with versions) it used.
+"""What a run was: its run fingerprint, its components' public settings and the plugins (with versions) it used.
 
 The fingerprint is a hash of the assembled configuration as it affects
 scores: each grader's and aggregator's own fingerprint (plugin name, version
@@ -36,6 +36,8 @@ class ComponentInfo:
     plugin: str = ""
     distribution: str = ""
     version: str = ""
+    #: The component's settings, secrets left out (what `rmg compare` diffs), and a grader's field mapping.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -43,26 +45,30 @@ class ComponentInfo:
 
 @dataclass
 class RunInfo:
-    """The configuration fingerprint and component list of one run."""
+    """The run fingerprint and component list of one run."""
 
-    config_fingerprint: str
+    run_fingerprint: str
     components: list[ComponentInfo] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "config_fingerprint": self.config_fingerprint,
+            "run_fingerprint": self.run_fingerprint,
             "components": [c.as_dict() for c in self.components],
         }
 
 
-def _info(host: Optional[PluginHost], kind: str, name: str, obj: Component) -> ComponentInfo:
+def _info(host: Optional[PluginHost], kind: str, name: str, obj: Component, fields: Optional[Mapping[str, str]] = None) -> ComponentInfo:
     registered = type(obj).name or type(obj).__name__
+    settings = public_settings(obj)
+    if fields:
+        settings["fields"] = dict(fields)
     info = ComponentInfo(
         kind=kind,
         name=name,
         component=registered,
         component_version=str(obj.version),
         fingerprint=obj.fingerprint(),
+        settings=settings,
     )
     if host is not None:
         try:
@@ -73,7 +79,17 @@ def _info(host: Optional[PluginHost], kind: str, name: str, obj: Component) -> C
     return info
 
 
-def config_fingerprint(
+def public_settings(obj: Component) -> dict[str, Any]:
+    """A component's settings as JSON values, secrets left out (as its fingerprint leaves them out)."""
+    import json
+
+    if getattr(obj, "settings", None) is None:  # a component that skipped Component.__init__
+        return {}
+    # Through JSON, so tuples, paths and datetimes are what the summary file will hold.
+    return json.loads(json.dumps(obj.public_settings(), default=str))
+
+
+def run_fingerprint(
     source: Source,
     graders: Mapping[str, Grader],
     aggregators: Mapping[str, Aggregator],
@@ -104,7 +120,7 @@ def run_info(
 ) -> RunInfo:
     """The fingerprint and the components of a run, each with its plugin's distribution and version."""
     components = [_info(host, "source", type(source).name, source)]
-    components += [_info(host, "grader", name, g) for name, g in graders.items()]
+    components += [_info(host, "grader", name, g, (fields or {}).get(name)) for name, g in graders.items()]
     components += [_info(host, "aggregator", name, a) for name, a in aggregators.items()]
     components += [_info(host, "sink", type(s).name, s) for s in sinks]
-    return RunInfo(config_fingerprint(source, graders, aggregators, sinks, fields), components)
+    return RunInfo(run_fingerprint(source, graders, aggregators, sinks, fields), components)

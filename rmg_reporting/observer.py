@@ -1,9 +1,10 @@
 """The reporting observer: what ``rmg eval`` prints, gates on and writes beyond the scores.
 
-It adds ``--summary-json``, ``--report``, ``--fail-under`` and ``--gate-on``
-to ``rmg eval``, draws the live progress display, gathers statistics from
-every graded chunk, and at the end checks the gate, writes the files and
-prints the summary table.  Heavy pieces (numpy, rich) are imported at the
+It adds ``--summary-json``, ``--report``, ``--fail-under``, ``--gate-on``,
+``--group-by`` and ``--threshold`` to ``rmg eval`` (the last two also from
+the config's ``[report]`` table), draws the live progress display, gathers
+statistics, breakdowns and a failure sample from every graded chunk, and at
+the end checks the gate, writes the files and prints the summary table.  Heavy pieces (numpy, rich) are imported at the
 end of a run, not when ``rmg`` starts.
 """
 
@@ -23,7 +24,10 @@ from rmg_core import (
 )
 
 from .collector import RunCollector
-from .gate import EXIT_GATE, GateResult, check_score_names, evaluate_gate, parse_thresholds
+from .gate import EXIT_GATE, GateResult, check_pass_thresholds, check_score_names, evaluate_gate, parse_thresholds
+from .groups import GroupCollector
+from .sample import FailureSampler
+from .settings import report_settings
 
 
 def _check_output_path(path: Optional[str], option: str) -> None:
@@ -37,6 +41,15 @@ def _check_output_path(path: Optional[str], option: str) -> None:
         raise RmgError(f"{option} {path!r}: directory {parent!r} does not exist; create it first")
 
 
+def _check_pass_score_names(thresholds: Mapping[str, float], valid: Sequence[str]) -> None:
+    unknown = [name for name in thresholds if name not in valid]
+    if unknown:
+        raise RmgError(
+            f"--threshold names {', '.join(repr(u) for u in unknown)}, which this run does not score; "
+            f"valid scores: {', '.join(valid) or '(none)'} (config: [report] thresholds)"
+        )
+
+
 class ReportingObserver(RunObserver):
     """Statistics, the CI gate, ``--summary-json``, ``--report`` and the terminal display of a run."""
 
@@ -46,16 +59,27 @@ class ReportingObserver(RunObserver):
         click.Option(["--report", "report"], type=click.Path(dir_okay=False), metavar="FILE.html", help="Also write a self-contained HTML report: statistics, histograms, lowest-scoring cases, grader errors."),
         click.Option(["--fail-under", "fail_under"], multiple=True, metavar="SCORE=THRESHOLD", help="Exit 3 if SCORE's mean is below THRESHOLD, e.g. overall=0.7 (repeatable)."),
         click.Option(["--gate-on"], type=click.Choice(["mean", "lower-bound"]), default="mean", show_default=True, help="What --fail-under compares: the mean, or the lower end of its 95% confidence interval."),
+        click.Option(["--group-by", "group_by"], multiple=True, metavar="metadata.KEY", help="Break every score down by this metadata field: count, mean with CI and pass rate per group (repeatable; config [report] group_by)."),
+        click.Option(["--threshold", "pass_thresholds"], multiple=True, metavar="SCORE=VALUE", help="A case passes SCORE at or above VALUE: pass rates per score and group, and --fail-under SCORE:pass_rate=MIN (repeatable; config [report] thresholds)."),
     )
 
-    def __init__(self, run: RunContext, *, summary_json: Optional[str], report: Optional[str], fail_under: Sequence[str], gate_on: str) -> None:
+    def __init__(
+        self, run: RunContext, *, summary_json: Optional[str], report: Optional[str], fail_under: Sequence[str], gate_on: str,
+        group_by: Sequence[str] = (), pass_thresholds: Sequence[str] = (),
+    ) -> None:
         config = run.config
         self.summary_json, self.report, self.gate_on = summary_json, report, gate_on
+        self.settings = report_settings(config.report, config.origin, group_by, pass_thresholds)
         self.thresholds = parse_thresholds(fail_under)
-        check_score_names(self.thresholds, [*config.graders, *config.aggregators])
+        scores = [*config.graders, *config.aggregators]
+        check_score_names(self.thresholds, scores)
+        _check_pass_score_names(self.settings.thresholds, scores)
+        check_pass_thresholds(self.thresholds, self.settings.thresholds)
         _check_output_path(summary_json, "--summary-json")
         _check_output_path(report, "--report")
-        self.collector = RunCollector(worst=10 if report else 0)
+        self.collector = RunCollector(worst=0)
+        self.groups = GroupCollector(self.settings)
+        self.sampler = FailureSampler(self._labels) if report else None
         for name in config.graders:
             self.collector.expect(name, "grader")
         for name in config.aggregators:
@@ -67,13 +91,18 @@ class ReportingObserver(RunObserver):
             if is_terminal(sys.stderr):
                 self.display = ProgressDisplay(sys.stderr)
         self.gate: Optional[GateResult] = None
+        self.breakdowns: list[dict[str, Any]] = []
 
     @classmethod
     def for_run(cls, options: Mapping[str, Any], run: RunContext) -> "ReportingObserver":
         return cls(
             run, summary_json=options.get("summary_json"), report=options.get("report"),
             fail_under=options.get("fail_under") or (), gate_on=options.get("gate_on") or "mean",
+            group_by=options.get("group_by") or (), pass_thresholds=options.get("pass_thresholds") or (),
         )
+
+    def _labels(self, case: EvalCase) -> dict[str, str]:
+        return dict(zip(self.groups.fields, self.groups.labels(case)))
 
     def output_paths(self) -> Mapping[str, str]:
         paths = {"--summary-json": self.summary_json, "--report": self.report}
@@ -81,6 +110,9 @@ class ReportingObserver(RunObserver):
 
     def observe(self, cases: Sequence[EvalCase], records: Sequence[ScoreRecord]) -> None:
         self.collector(cases, records)
+        self.groups(cases, records)
+        if self.sampler is not None:
+            self.sampler(cases, records)
 
     def progress(self, summary: RunSummary) -> None:
         if self.display is not None:
@@ -94,12 +126,20 @@ class ReportingObserver(RunObserver):
     def finish(self, summary: RunSummary, run: RunContext) -> int:
         from .metadata import run_info
         from .payload import summary_payload
+        from .stats import pass_rate
 
         finished_at = datetime.now(timezone.utc)
         clock = time.perf_counter()
         descriptions = self.collector.describe()
-        summary.attach_statistics({name: d.as_dict() for name, d in descriptions.items()})
-        self.gate = evaluate_gate(self.thresholds, descriptions, self.gate_on) if self.thresholds else None
+        rates = {
+            name: pass_rate(self.collector.scores[name].values, limit)
+            for name, limit in self.settings.thresholds.items() if name in self.collector.scores
+        }
+        summary.attach_statistics({
+            name: {**d.as_dict(), **(rates[name].as_dict() if name in rates else {})} for name, d in descriptions.items()
+        })
+        self.breakdowns = self.groups.breakdowns()
+        self.gate = evaluate_gate(self.thresholds, descriptions, self.gate_on, rates) if self.thresholds else None
         # A run that could not write everything (1) outranks a missed threshold (3).
         exit_code = summary.exit_code or (EXIT_GATE if self.gate is not None and not self.gate.passed else 0)
         if not (self.summary_json or self.report):
@@ -112,6 +152,7 @@ class ReportingObserver(RunObserver):
         payload = summary_payload(
             summary, exit_code=exit_code, info=info, host=run.host, gate=self.gate, started_at=run.started_at,
             finished_at=finished_at, statistics_seconds=time.perf_counter() - clock, rmg_version=__version__,
+            breakdowns=self.breakdowns, report_settings=self.settings.as_dict(),
         )
         # Each file is written beside its target and renamed into place: a failed or full-disk
         # write never leaves a torn report where the last good one was.
@@ -127,7 +168,7 @@ class ReportingObserver(RunObserver):
             from .html import write_report
 
             try:
-                write_report(self.report, payload, self.collector, self.collector.histograms())
+                write_report(self.report, payload, self.collector, self.collector.histograms(), self.sampler)
             except OutputError as exc:
                 click.echo(f"rmg: error: --report: {exc}", err=True)
                 written = False
@@ -136,5 +177,5 @@ class ReportingObserver(RunObserver):
     def present(self, summary: RunSummary, stream: IO[str]) -> bool:
         from .terminal import print_summary
 
-        print_summary(summary, self.gate, stream)
+        print_summary(summary, self.gate, stream, self.breakdowns)
         return True

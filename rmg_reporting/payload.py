@@ -1,8 +1,9 @@
 """The ``--summary-json`` document: one JSON object a CI job, a dashboard or ``rmg compare`` can read.
 
 Top-level keys (docs/reports.md documents each): ``schema``, ``rmg_version``,
-``config_fingerprint``, ``components``, ``plugins``, ``timings``, ``counts``,
-``gate``, then the run summary's own keys (``cases``, ``bad_cases``,
+``run_fingerprint``, ``components`` (each with its public ``settings``),
+``plugins``, ``timings``, ``counts``, ``gate``, ``report`` (breakdown fields
+and pass thresholds), ``breakdowns``, ``files``, then the run summary's own keys (``cases``, ``bad_cases``,
 ``scores``, ``sinks``, ``interrupted``, ``fatal``) and ``exit_code`` — the
 status ``rmg eval`` exits with, the gate included.
 """
@@ -17,7 +18,9 @@ from rmg_core import PluginHost, RunSummary
 from .gate import GateResult
 from .metadata import RunInfo
 
-SCHEMA = "rmg-summary/1"
+SCHEMA = "rmg-summary/2"
+#: Schemas `rmg compare` reads (/1 named the run fingerprint ``config_fingerprint``).
+READABLE_SCHEMAS = ("rmg-summary/1", SCHEMA)
 
 
 def summary_payload(
@@ -31,6 +34,9 @@ def summary_payload(
     finished_at: Optional[datetime] = None,
     statistics_seconds: float = 0.0,
     rmg_version: str = "",
+    breakdowns: Optional[list[dict[str, Any]]] = None,
+    report_settings: Optional[dict[str, Any]] = None,
+    files: Optional[dict[str, Any]] = None,
 ) -> dict[str, Any]:
     """Assemble the summary document (statistics must already be attached to ``summary``)."""
     base = summary.as_dict()
@@ -39,7 +45,7 @@ def summary_payload(
     payload: dict[str, Any] = {
         "schema": SCHEMA,
         "rmg_version": rmg_version,
-        "config_fingerprint": info.config_fingerprint if info else None,
+        "run_fingerprint": info.run_fingerprint if info else None,
         "components": [c.as_dict() for c in info.components] if info else [],
         "plugins": [
             {"name": p.name, "distribution": p.distribution, "version": p.version} for p in (host.plugins if host else [])
@@ -61,6 +67,9 @@ def summary_payload(
             "failed_writes": summary.failed_writes,
         },
         "gate": gate.as_dict() if gate is not None and gate.checks else None,
+        "report": report_settings or {},
+        "breakdowns": breakdowns or [],
+        "files": files or {},
     }
     payload.update(base)
     payload["exit_code"] = exit_code

@@ -181,3 +181,40 @@ def histogram(values: Union["np.ndarray", Sequence[float], ValueStore], bins: in
         lo, hi = lo - 0.5, hi + 0.5
     counts, edges = np.histogram(data, bins=bins, range=(lo, hi))
     return Histogram(edges=[float(e) for e in edges], counts=[int(c) for c in counts])
+
+
+@dataclass
+class PassRate:
+    """How many scored values met a threshold (``value >= threshold``), with a Wilson 95% interval."""
+
+    threshold: float
+    passed: int
+    scored: int
+    rate: Optional[float]
+    low: Optional[float]
+    high: Optional[float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "passed": self.passed, "pass_rate": self.rate,
+                "pass_rate_ci_low": self.low, "pass_rate_ci_high": self.high}
+
+
+def wilson_interval(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[Optional[float], Optional[float]]:
+    """The Wilson score interval of a proportion: sound near 0 and 1 and for small n, unlike ``p ± z·se``."""
+    if n == 0:
+        return None, None
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def pass_rate(values: Union["np.ndarray", Sequence[float], ValueStore], threshold: float) -> PassRate:
+    """The share of ``values`` at or above ``threshold`` (a case passes when its score reaches it)."""
+    data = _values_array(values)
+    n = int(data.size)
+    passed = int((data >= threshold).sum()) if n else 0
+    low, high = wilson_interval(passed, n)
+    return PassRate(threshold, passed, n, passed / n if n else None, low, high)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Any, Optional
+from typing import IO, Any, Mapping, Optional, Sequence
 
 from rmg_core import RunSummary, printable
 
@@ -84,7 +84,7 @@ def _fmt(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: IO[str]) -> None:
+def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: IO[str], extra: Sequence[str] = ()) -> None:
     """The summary as a rich table (for a terminal), then the rest of the summary and the gate."""
     from rich.console import Console
     from rich.markup import escape
@@ -122,7 +122,7 @@ def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: 
         for stats in summary.scores.values():
             for message, count in list(stats.error_messages.items())[:3]:
                 console.print(f"  [red]{escape(printable(stats.name))} error x{count}:[/red] {escape(printable(message))}")
-    for line in rest[1:]:
+    for line in [*extra, *rest[1:]]:
         console.print(escape(line))
     if gate is not None and gate.checks:
         for check in gate.checks:
@@ -130,13 +130,71 @@ def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: 
             console.print(f"{mark} {escape(check.message)}")
 
 
-def print_summary(summary: RunSummary, gate: Optional[GateResult], stream: Optional[IO[str]] = None) -> None:
-    """Print the end-of-run summary: a rich table on a terminal, plain text elsewhere."""
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def pass_rate_lines(summary: RunSummary) -> list[str]:
+    """One line per score with a pass threshold: the pass rate, its interval and the counts."""
+    lines = []
+    for stats in summary.scores.values():
+        d = stats.distribution or {}
+        if "threshold" not in d:
+            continue
+        ci = f" [{_pct(d['pass_rate_ci_low'])}, {_pct(d['pass_rate_ci_high'])}]" if d.get("pass_rate_ci_low") is not None else ""
+        lines.append(f"  {stats.name}: pass rate {_pct(d.get('pass_rate'))}{ci} "
+                     f"({d.get('passed', 0)} of {stats.scored} scored at or above {d['threshold']:g})")
+    return lines
+
+
+def breakdown_lines(breakdowns: Sequence[Mapping[str, Any]], limit: int = 20) -> list[str]:
+    """Each breakdown as a plain table: per group its cases, and per score the mean [95% CI] and pass rate."""
+    lines: list[str] = []
+    for breakdown in breakdowns:
+        groups = breakdown.get("groups") or []
+        names: list[str] = []
+        for group in groups:
+            names += [n for n in group["scores"] if n not in names]
+        if not groups:
+            continue
+        small = breakdown.get("small_group", 0)
+        lines.append(f"  by {breakdown['field']} ({len(groups)} groups; * = fewer than {small} scored cases, too few to act on):")
+        width = min(32, max(6, *(len(g["group"]) for g in groups))) + 2
+        head = f"    {'group':<{width}}{'cases':>8}"
+        for name in names:
+            head += f"  {name + ' mean [95% CI]':<28}{'pass':>7}"
+        lines.append(head)
+        for group in groups[:limit]:
+            label = group["group"] if len(group["group"]) <= width - 2 else group["group"][: width - 3] + "…"
+            row = f"    {label:<{width}}{group['cases']:>8}"
+            for name in names:
+                cell = group["scores"].get(name) or {}
+                mean = cell.get("mean")
+                text = "-" if mean is None else f"{mean:.3f}"
+                if cell.get("ci_low") is not None:
+                    text += f" [{cell['ci_low']:.3f}, {cell['ci_high']:.3f}]"
+                if cell.get("small"):
+                    text += " *"
+                row += f"  {text:<28}{_pct(cell.get('pass_rate')) if 'pass_rate' in cell else '':>7}"
+            lines.append(row)
+        if len(groups) > limit:
+            lines.append(f"    … {len(groups) - limit} more groups in --summary-json / --report")
+    return lines
+
+
+def print_summary(
+    summary: RunSummary, gate: Optional[GateResult], stream: Optional[IO[str]] = None,
+    breakdowns: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """Print the end-of-run summary: a rich table on a terminal, plain text elsewhere; then pass rates and breakdowns."""
     stream = stream or sys.stderr
+    extra = pass_rate_lines(summary) + breakdown_lines(breakdowns)
     if is_terminal(stream):
-        print_rich_summary(summary, gate, stream)
+        print_rich_summary(summary, gate, stream, extra)
         return
     text = summary.render()
+    if extra:
+        text += "\n" + "\n".join(extra)
     if gate is not None and gate.checks:
         text += "\n" + gate.render()
     print(text, file=stream, flush=True)

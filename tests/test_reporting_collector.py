@@ -13,7 +13,7 @@ import pytest
 from rmg_core import EvalCase, GraderRank, GraderResult, GraderScore, GradingRunner, Grader, record_from_result
 from rmg_core.pipeline import run_evaluation
 from rmg_reporting.collector import RunCollector, truncate
-from rmg_reporting.metadata import config_fingerprint, run_info
+from rmg_reporting.metadata import run_fingerprint, run_info
 from rmg_local.sink import LocalFileSink
 from rmg_local.source import LocalFileSource
 from tests.conftest import ExactMatch, Length, Mean
@@ -122,13 +122,13 @@ def test_truncate() -> None:
     assert truncate("a" * 10, 4) == "aaaa… [6 more characters]"
 
 
-def test_config_fingerprint_changes_with_settings_not_with_where_scores_go(tmp_path: Path) -> None:
+def test_run_fingerprint_changes_with_settings_not_with_where_scores_go(tmp_path: Path) -> None:
     traces = tmp_path / "t.jsonl"
     write_traces(traces, 1)
     source = LocalFileSource(path=str(traces))
 
     def fp(scale: float, out: str, fields: Any = None) -> str:
-        return config_fingerprint(source, {"length": Length(scale=scale)}, {"mean": Mean()}, [LocalFileSink(path=str(tmp_path / out))], {"length": fields})
+        return run_fingerprint(source, {"length": Length(scale=scale)}, {"mean": Mean()}, [LocalFileSink(path=str(tmp_path / out))], {"length": fields})
 
     assert fp(10, "a.jsonl") == fp(10, "b.jsonl")
     assert fp(10, "a.jsonl") != fp(20, "a.jsonl")

@@ -67,7 +67,7 @@ def test_errors_only_score_fails_its_gate_clearly(tmp_path: Path, test_host: Any
     payload = json.loads((tmp_path / "s.json").read_text())
     assert payload["exit_code"] == 5 and payload["gate"]["passed"] is False
     assert payload["gate"]["checks"][0] == {
-        "score": "exact", "threshold": 0.1, "on": "mean", "actual": None, "passed": False,
+        "score": "exact", "threshold": 0.1, "on": "mean", "actual": None, "passed": False, "metric": "mean",
         "message": payload["gate"]["checks"][0]["message"],
     }
     assert payload["scores"]["exact"]["mean"] is None and payload["scores"]["exact"]["errors"] == 20
@@ -141,7 +141,7 @@ def test_summary_json_has_statistics_fingerprint_plugins_timings_and_no_secret(t
     text = (tmp_path / "a.json").read_text()
     assert "sk-very-secret-1234" not in text and "sk-very-secret-1234" not in (tmp_path / "r.html").read_text()
     doc = json.loads(text)
-    assert doc["schema"] == "rmg-summary/1" and len(doc["config_fingerprint"]) == 16
+    assert doc["schema"] == "rmg-summary/2" and len(doc["run_fingerprint"]) == 16
     exact = doc["scores"]["exact"]
     for key in ("scored", "errors", "skipped", "mean", "std", "min", "p10", "p50", "p90", "max", "ci_low", "ci_high", "ci_method"):
         assert key in exact, key
@@ -154,11 +154,11 @@ def test_summary_json_has_statistics_fingerprint_plugins_timings_and_no_secret(t
     # Same configuration, different output file: same fingerprint; a changed setting: a new one.
     invoke(host, *common, "-o", str(tmp_path / "other.jsonl"), "--summary-json", str(tmp_path / "b.json"))
     invoke(host, *common, "-o", str(tmp_path / "s.jsonl"), "-s", "graders.secretive.level=2", "--summary-json", str(tmp_path / "c.json"))
-    fingerprints = [json.loads((tmp_path / f"{n}.json").read_text())["config_fingerprint"] for n in "abc"]
+    fingerprints = [json.loads((tmp_path / f"{n}.json").read_text())["run_fingerprint"] for n in "abc"]
     assert fingerprints[0] == fingerprints[1] != fingerprints[2]
     # The secret itself is not part of the fingerprint: changing only it changes nothing.
     invoke(host, *common[:-1], "graders.secretive.api_key=another", "-o", str(tmp_path / "s.jsonl"), "--summary-json", str(tmp_path / "d.json"))
-    assert json.loads((tmp_path / "d.json").read_text())["config_fingerprint"] == fingerprints[0]
+    assert json.loads((tmp_path / "d.json").read_text())["run_fingerprint"] == fingerprints[0]
 
 
 def test_console_script_gate_exit_status(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -41,20 +42,34 @@ class Outline(HTMLParser):
                 self.ids.append(value)
 
 
-def make_report(tmp_path: Path, host: Any) -> tuple[Path, str]:
+HOSTILE = (
+    '<img src="http://127.0.0.1:9/x.png" onerror="window.pwned=1"><script>window.pwned=2</script>'
+    '" onmouseover="window.pwned=3" x="</textarea><svg onload="window.pwned=4">'
+)
+APPS = ("support", "docs", "code")
+
+
+def make_report(tmp_path: Path, host: Any, *extra: str) -> tuple[Path, str]:
     traces = tmp_path / "t.jsonl"
     rows = []
-    for i in range(40):
-        row: dict[str, Any] = {"id": f"t{i}", "input": [{"role": "user", "content": f"question {i}"}], "output": "a" * (i % 9)}
+    for i in range(60):
+        row: dict[str, Any] = {
+            "id": f"t{i}", "input": [{"role": "user", "content": f"question {i} " + "long " * (60 if i % 5 == 0 else 1)}],
+            "output": "a" * (i % 9), "metadata": {"app": APPS[i % 3] if i < 58 else "rare"},
+        }
         if i % 4:
             row["expected"] = "a" * (i % 5)
         rows.append(row)
     rows[0]["output"] = EVIL
     rows[0]["expected"] = "something else"
+    rows[1]["output"] = HOSTILE
+    rows[2]["metadata"]["app"] = HOSTILE
     traces.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken line\n")
     report = tmp_path / "report.html"
-    out = CliRunner().invoke(build_cli(host), ["eval", str(traces), "-g", "exact", "-g", "length", "-a", "mean", "-q", "--report", str(report), "--fail-under", "mean=0.2"], obj=host,
-    )
+    out = CliRunner().invoke(build_cli(host), [
+        "eval", str(traces), "-g", "exact", "-g", "length", "-a", "mean", "-q", "--report", str(report),
+        "--fail-under", "mean=0.2", "--group-by", "metadata.app", "--threshold", "length=0.5", *extra,
+    ], obj=host)
     assert out.exit_code in (0, 3), out.output
     return report, report.read_text(encoding="utf-8")
 
@@ -67,38 +82,85 @@ def test_report_structure(tmp_path: Path, test_host: Any) -> None:
     assert outline.classes["summary"] == 1  # the statistics table
     assert outline.tags["svg"] == 3 and outline.classes["histogram"] == 3  # one chart per score
     assert outline.classes["bar"] == 60  # 20 bins each
-    assert outline.classes["worst"] == 3 and outline.classes["threshold"] == 1  # the gate's line on `mean`
-    assert {"score-exact", "score-length", "score-mean"} <= set(outline.ids)
-    # Worst cases: at most 10 rows per score, lowest first.
-    worst_exact = re.search(r'id="score-exact".*?<table class="cases worst">(.*?)</table>', text, re.S)
-    assert worst_exact is not None and worst_exact.group(1).count("<tr>") == 1 + 10
-    # Grader errors grouped by message with their count (9 traces have no expected output).
-    assert re.search(r'<td class="n"><b>9</b></td><td><div class="text">grader &#x27;exact&#x27; needs field &#x27;reference&#x27;', text)
-    assert "unreadable" in text.lower() and ":41: invalid JSON" in text
+    assert outline.classes["threshold"] == 1 and outline.classes["pass-threshold"] == 1  # gate on mean, pass line on length
+    assert {"score-exact", "score-length", "score-mean", "breakdowns", "failures", "cases"} <= set(outline.ids)
+    # The breakdown: one row per app, the 2-trace app marked small.
+    assert outline.classes["breakdown"] == 1 and outline.classes["group"] == 5
+    assert re.search(r"<b>rare</b> <span class=small-group>\(small\)</span>", text)
+    # The failure sample: failing and borderline cases, with their group and kind.
+    sample = re.search(r'<table class="cases sample" id="cases">(.*?)</table>', text, re.S)
+    assert sample is not None
+    assert 'data-score="length"' in sample.group(1) and 'data-status="failing"' in sample.group(1)
+    assert 'data-groups="metadata.app=docs"' in sample.group(1)
+    assert outline.classes["t"] >= 1  # long texts collapse into an expandable <details>
+    # Grader errors grouped by message with their count (14 traces have no expected output).
+    assert re.search(r'<td class="n"><b>14</b></td><td><div class="text">grader &#x27;exact&#x27; needs field &#x27;reference&#x27;', text)
+    assert "unreadable" in text.lower() and ":61: invalid JSON" in text
 
 
 def test_report_escapes_trace_text_and_is_self_contained(tmp_path: Path, test_host: Any) -> None:
     _, text = make_report(tmp_path, test_host)
-    assert "<script" not in text and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in text
+    # One script, the page's own; trace text never opens a tag.
+    assert text.count("<script") == 1 and "window.pwned" not in text.split("<script>", 1)[1]
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in text
+    assert "<img" not in text and "<svg onload" not in text and '" onmouseover=' not in text
     outline = Outline()
     outline.feed(text)
     assert all(u.startswith("#") for u in outline.urls), outline.urls  # only in-page links
     assert "<link" not in text and "@import" not in text and "url(" not in text
-    external = set(re.findall(r"https?://[^\s\"'<>]+", text))
-    assert external <= {"http://www.w3.org/2000/svg"}  # the SVG namespace is a name, never fetched
+    external = set(re.findall(r"https?://[^\s\"'<>&]+", text))
+    assert external <= {"http://www.w3.org/2000/svg", "http://127.0.0.1:9/x.png"}  # the namespace; the hostile text, escaped
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', text)
+    assert policy and "default-src 'none'" in policy.group(1) and "script-src 'sha256-" in policy.group(1)
+
+
+def test_langfuse_trace_links(tmp_path: Path, test_host: Any) -> None:
+    from rmg_reporting.html import render_report
+    from rmg_reporting.collector import RunCollector
+    from rmg_reporting.sample import FailureSampler
+    from rmg_core import EvalCase, GraderScore, record_from_result
+
+    sampler = FailureSampler()
+    case = EvalCase(id="a/b c", input="q", output="o")
+    sampler([case], [record_from_result(GraderScore(score=0.0), trace_id=case.id, name="s", timestamp=None)])
+    payload = {"scores": {"s": {"scored": 1, "mean": 0.0}}, "report": {"thresholds": {"s": 0.5}},
+               "trace_url": "https://lf.example/project/p1/traces/{trace_id}"}
+    text = render_report(payload, RunCollector(), {}, sampler)
+    assert '<a href="https://lf.example/project/p1/traces/a%2Fb%20c" target="_blank" rel="noopener noreferrer">a/b c</a>' in text
 
 
 _MEASURE = """
 <script>
 window.addEventListener("load", () => {
   const box = (el) => { const r = el.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; };
+  const visible = () => [...document.querySelectorAll("#cases tbody tr.case")].filter(r => !r.hidden);
+  const set = (id, value) => { const el = document.getElementById(id); el.value = value; el.dispatchEvent(new Event("input")); };
   const table = document.querySelector("table.summary");
   const charts = [...document.querySelectorAll("svg.histogram")];
+  const details = document.querySelector("#cases details.t");
+  const closed = box(details);
+  details.querySelector("summary").click();
+  const opened = box(details);
+  const all = visible().length;
+  set("f-text", "t7");
+  const byId = visible().map(r => r.querySelector("td.mono").textContent);
+  set("f-text", "no-such-trace-anywhere");
+  const none = visible().length;
+  set("f-text", "");
+  set("f-group", "metadata.app=docs");
+  const docs = visible().map(r => r.getAttribute("data-groups"));
+  set("f-group", "");
+  set("f-min", "0.05");
+  const high = visible().map(r => parseFloat(r.getAttribute("data-value")));
   const out = {
     table: table ? box(table) : null,
     rows: table ? table.querySelectorAll("tbody tr").length : 0,
+    groups: document.querySelectorAll("table.breakdown tbody tr").length,
     charts: charts.map(box),
     bars: charts.map(svg => [...svg.querySelectorAll("rect.bar")].filter(r => r.getBBox().height > 0).length),
+    closed, opened, open: details.open, all, byId, none, docs, high,
+    count: document.getElementById("f-count").textContent,
+    pwned: window.pwned === undefined ? null : window.pwned,
     fetched: performance.getEntriesByType("resource").map(e => e.name),
   };
   const pre = document.createElement("pre");
@@ -110,30 +172,51 @@ window.addEventListener("load", () => {
 """
 
 
-@pytest.mark.integration
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install -y chromium)")
-def test_report_renders_in_headless_chromium(tmp_path: Path, test_host: Any) -> None:
-    _, text = make_report(tmp_path, test_host)
-    # A copy with a measuring script: the report itself has no JavaScript.
-    probe = tmp_path / "probe.html"
-    probe.write_text(text.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
-    profile = tmp_path / "chromium-profile"
+def chromium_dom(page: Path, profile: Path) -> str:
+    """The DOM of ``page`` after its scripts ran, from headless Chromium."""
     out = subprocess.run(
         [
             "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-            "--window-size=1280,2000", "--virtual-time-budget=3000", "--dump-dom", probe.as_uri(),
+            "--window-size=1280,2000", "--virtual-time-budget=3000", "--dump-dom", page.as_uri(),
         ],
         capture_output=True, text=True, timeout=90,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    found = re.search(r'<pre id="measured">(.*?)</pre>', out.stdout, re.S)
-    assert found, "the measuring script did not run: " + out.stdout[:500]
-    measured = json.loads(found.group(1).replace("&quot;", '"'))
+    return out.stdout
+
+
+def with_probe(text: str, probe: str) -> str:
+    """``text`` with ``probe`` (a <script>) appended and allowed by the page's policy, which is otherwise unchanged."""
+    import base64
+    import hashlib
+
+    body = probe.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    text = re.sub(r"script-src ('sha256-[^']+')", rf"script-src \1 'sha256-{digest}'", text, count=1)
+    return text.replace("</body>", probe + "</body>")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install -y chromium)")
+def test_report_renders_filters_and_expands_in_headless_chromium(tmp_path: Path, test_host: Any) -> None:
+    _, text = make_report(tmp_path, test_host)
+    probe = tmp_path / "probe.html"
+    probe.write_text(with_probe(text, _MEASURE), encoding="utf-8")
+    found = re.search(r'<pre id="measured">(.*?)</pre>', chromium_dom(probe, tmp_path / "profile"), re.S)
+    assert found, "the measuring script did not run"
+    measured = json.loads(html.unescape(found.group(1)))
     width, height = measured["table"]
-    assert width > 600 and height > 40 and measured["rows"] == 3
+    assert width > 600 and height > 40 and measured["rows"] == 3 and measured["groups"] == 5
     assert len(measured["charts"]) == 3 and all(w > 300 and h > 100 for w, h in measured["charts"])
     assert all(n > 0 for n in measured["bars"])  # bars drawn with a real height
+    assert measured["open"] and measured["opened"][1] > measured["closed"][1]  # a long text expanded
+    assert measured["all"] > 5 and measured["count"].endswith("cases shown")
+    assert measured["byId"] and set(measured["byId"]) == {"t7"}  # search by trace id
+    assert measured["none"] == 0
+    assert measured["docs"] and all(g == "metadata.app=docs" for g in measured["docs"])
+    assert measured["high"] and min(measured["high"]) >= 0.05 and len(measured["high"]) < measured["all"]
+    assert measured["pwned"] is None  # no hostile trace text ran
     assert measured["fetched"] == []  # nothing loaded from anywhere: the file is self-contained
 
 
@@ -144,5 +227,5 @@ def test_report_of_an_errors_only_run(tmp_path: Path, test_host: Any) -> None:
     out = CliRunner().invoke(build_cli(test_host), ["eval", str(traces), "-g", "exact", "-q", "--report", str(report), "--fail-under", "exact=0.5"], obj=test_host)
     assert out.exit_code == 5  # every result of 'exact' is an error: that outranks the gate (3)
     text = report.read_text(encoding="utf-8")
-    assert "No successful values." in text and "gate failed" in text and text.count('class="bar"') == 20
+    assert "No failing or borderline cases." in text and "gate failed" in text and text.count('class="bar"') == 20
     assert re.search(r'<td class="n"><b>5</b></td><td><div class="text">grader &#x27;exact&#x27; needs field', text)

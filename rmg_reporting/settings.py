@@ -1,0 +1,117 @@
+"""The ``[report]`` table and the options that add to it: breakdowns and pass/fail thresholds.
+
+```toml
+[report]
+group_by = ["metadata.app", "metadata.model"]   # breakdowns (as --group-by)
+thresholds = { relevance = 0.5, overall = 0.6 }  # a case passes at or above (as --threshold)
+small_group = 30                                # groups with fewer scored cases are marked small
+```
+
+Command-line values add to the file's: ``--group-by`` appends a field, and
+``--threshold SCORE=VALUE`` replaces that score's threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+from rmg_core import ConfigError, EvalCase, RmgError
+
+#: Default size below which a group's figures are marked as resting on too few cases.
+SMALL_GROUP = 30
+#: Distinct values kept per breakdown field; the rest are counted together as `OTHER_GROUP`.
+MAX_GROUPS = 100
+OTHER_GROUP = "(other values)"
+MISSING_GROUP = "(missing)"
+#: Characters of a group value kept (metadata values can be whole documents).
+GROUP_CHARS = 80
+_KNOWN = ("group_by", "thresholds", "small_group")
+
+
+@dataclass
+class ReportSettings:
+    """Validated breakdown fields, per-score thresholds and the small-group size."""
+
+    group_by: list[str] = field(default_factory=list)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    small_group: int = SMALL_GROUP
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"group_by": self.group_by, "thresholds": self.thresholds, "small_group": self.small_group}
+
+
+def _group_field(spec: Any, where: str) -> str:
+    if not isinstance(spec, str) or not spec.startswith("metadata.") or spec == "metadata.":
+        raise ConfigError(
+            f"{where} {spec!r}: a breakdown is a metadata field written metadata.KEY, "
+            "e.g. --group-by metadata.app (or group_by = [\"metadata.app\"] in [report])"
+        )
+    return spec
+
+
+def _threshold(score: str, value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{where} {score}: the threshold must be a finite number, e.g. {score}=0.5; got {value!r}")
+    return float(value)
+
+
+def parse_threshold_specs(specs: Sequence[str]) -> dict[str, float]:
+    """``--threshold SCORE=VALUE`` specs as a mapping; a malformed one is an `RmgError` saying how to write it."""
+    out: dict[str, float] = {}
+    for spec in specs:
+        name, sep, number = spec.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise RmgError(f"--threshold {spec!r}: expected SCORE=VALUE, e.g. --threshold relevance=0.5")
+        try:
+            value = float(number)
+        except ValueError:
+            raise RmgError(f"--threshold {spec!r}: {number.strip()!r} is not a number") from None
+        out[name] = _threshold(name, value, "--threshold")
+    return out
+
+
+def report_settings(
+    table: Mapping[str, Any], origin: str, group_by: Sequence[str] = (), thresholds: Sequence[str] = (),
+) -> ReportSettings:
+    """The ``[report]`` table of config ``origin`` with the command line's additions, validated."""
+    where = f"{origin} [report]"
+    unknown = sorted(set(table) - set(_KNOWN))
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}; valid settings: {', '.join(_KNOWN)}")
+    fields = table.get("group_by", [])
+    if isinstance(fields, str):
+        fields = [fields]
+    if not isinstance(fields, list):
+        raise ConfigError(f"{where} group_by must be a list of fields, e.g. group_by = [\"metadata.app\"]")
+    chosen = [_group_field(f, f"{where} group_by") for f in fields]
+    chosen += [_group_field(f, "--group-by") for f in group_by if f not in chosen]
+    table_thresholds = table.get("thresholds", {})
+    if not isinstance(table_thresholds, dict):
+        raise ConfigError(f"{where} thresholds must be a table, e.g. thresholds = {{ relevance = 0.5 }}")
+    limits = {str(k): _threshold(str(k), v, f"{where} thresholds") for k, v in table_thresholds.items()}
+    limits.update(parse_threshold_specs(thresholds))
+    small = table.get("small_group", SMALL_GROUP)
+    if isinstance(small, bool) or not isinstance(small, int) or small < 1:
+        raise ConfigError(f"{where} small_group must be a whole number of cases of at least 1, e.g. small_group = 30")
+    return ReportSettings(group_by=chosen, thresholds=limits, small_group=small)
+
+
+def group_value(case: Optional[EvalCase], path: str) -> str:
+    """The group a case falls in for breakdown field ``path`` (``metadata.app``), as short text."""
+    if case is None:
+        return MISSING_GROUP
+    node: Any = case.metadata
+    for key in path.split(".")[1:]:
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
+        else:
+            return MISSING_GROUP
+    if node is None:
+        return MISSING_GROUP
+    text = node if isinstance(node, str) else str(node).lower() if isinstance(node, bool) else str(node)
+    # One printable line, bounded: a label reaches terminals, tables and JSON, and trace text is hostile.
+    text = "".join(ch if ch.isprintable() else "\ufffd" for ch in " ".join(text.split()))
+    return text[:GROUP_CHARS] + ("…" if len(text) > GROUP_CHARS else "")
