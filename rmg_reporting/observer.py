@@ -28,6 +28,7 @@ from .gate import EXIT_GATE, GateResult, check_pass_thresholds, check_score_name
 from .groups import GroupCollector
 from .sample import FailureSampler
 from .settings import report_settings
+from .wide import WideExport, wide_format
 
 
 def _check_output_path(path: Optional[str], option: str) -> None:
@@ -60,12 +61,15 @@ class ReportingObserver(RunObserver):
         click.Option(["--fail-under", "fail_under"], multiple=True, metavar="SCORE=THRESHOLD", help="Exit 3 if SCORE's mean is below THRESHOLD, e.g. overall=0.7 (repeatable)."),
         click.Option(["--gate-on"], type=click.Choice(["mean", "lower-bound"]), default="mean", show_default=True, help="What --fail-under compares: the mean, or the lower end of its 95% confidence interval."),
         click.Option(["--group-by", "group_by"], multiple=True, metavar="metadata.KEY", help="Break every score down by this metadata field: count, mean with CI and pass rate per group (repeatable; config [report] group_by)."),
+        click.Option(["--wide"], type=click.Path(dir_okay=False), metavar="FILE.csv|FILE.jsonl", help="Also write one row per trace: id, input, prediction, reference, chosen metadata, and every score with its error, not-applicable flag and reason."),
+        click.Option(["--wide-column", "wide_columns"], multiple=True, metavar="metadata.KEY", help="A metadata field to add as a --wide column (repeatable; the --group-by fields are always added)."),
         click.Option(["--threshold", "pass_thresholds"], multiple=True, metavar="SCORE=VALUE", help="A case passes SCORE at or above VALUE: pass rates per score and group, and --fail-under SCORE:pass_rate=MIN (repeatable; config [report] thresholds)."),
     )
 
     def __init__(
         self, run: RunContext, *, summary_json: Optional[str], report: Optional[str], fail_under: Sequence[str], gate_on: str,
-        group_by: Sequence[str] = (), pass_thresholds: Sequence[str] = (),
+        group_by: Sequence[str] = (), pass_thresholds: Sequence[str] = (), wide: Optional[str] = None,
+        wide_columns: Sequence[str] = (),
     ) -> None:
         config = run.config
         self.summary_json, self.report, self.gate_on = summary_json, report, gate_on
@@ -77,6 +81,14 @@ class ReportingObserver(RunObserver):
         check_pass_thresholds(self.thresholds, self.settings.thresholds)
         _check_output_path(summary_json, "--summary-json")
         _check_output_path(report, "--report")
+        _check_output_path(wide, "--wide")
+        if wide:
+            wide_format(wide)
+        self.wide: Optional[WideExport] = None
+        if wide:
+            columns = list(self.settings.group_by)
+            columns += [c for c in report_settings({"group_by": list(wide_columns)}, "--wide-column").group_by if c not in columns]
+            self.wide = WideExport(wide, scores, columns)
         self.collector = RunCollector(worst=0)
         self.groups = GroupCollector(self.settings)
         self.sampler = FailureSampler(self._labels) if report else None
@@ -92,6 +104,9 @@ class ReportingObserver(RunObserver):
                 self.display = ProgressDisplay(sys.stderr)
         self.gate: Optional[GateResult] = None
         self.breakdowns: list[dict[str, Any]] = []
+        self.wide_done = False
+        self.wide_problem: Optional[str] = None
+        self.written: dict[str, str] = {}
 
     @classmethod
     def for_run(cls, options: Mapping[str, Any], run: RunContext) -> "ReportingObserver":
@@ -99,13 +114,14 @@ class ReportingObserver(RunObserver):
             run, summary_json=options.get("summary_json"), report=options.get("report"),
             fail_under=options.get("fail_under") or (), gate_on=options.get("gate_on") or "mean",
             group_by=options.get("group_by") or (), pass_thresholds=options.get("pass_thresholds") or (),
+            wide=options.get("wide"), wide_columns=options.get("wide_columns") or (),
         )
 
     def _labels(self, case: EvalCase) -> dict[str, str]:
         return dict(zip(self.groups.fields, self.groups.labels(case)))
 
     def output_paths(self) -> Mapping[str, str]:
-        paths = {"--summary-json": self.summary_json, "--report": self.report}
+        paths = {"--summary-json": self.summary_json, "--report": self.report, "--wide": self.wide.path if self.wide else None}
         return {option: path for option, path in paths.items() if path}
 
     def observe(self, cases: Sequence[EvalCase], records: Sequence[ScoreRecord]) -> None:
@@ -113,6 +129,8 @@ class ReportingObserver(RunObserver):
         self.groups(cases, records)
         if self.sampler is not None:
             self.sampler(cases, records)
+        if self.wide is not None:
+            self.wide(cases, records)
 
     def progress(self, summary: RunSummary) -> None:
         if self.display is not None:
@@ -122,6 +140,12 @@ class ReportingObserver(RunObserver):
         if self.display is not None:
             self.display.close()
             self.display = None
+        if self.wide is not None and not self.wide_done:
+            self.wide_done = True
+            try:
+                self.wide.close()
+            except OSError as exc:
+                self.wide_problem = f"cannot write {self.wide.path}: {exc.strerror}"
 
     def finish(self, summary: RunSummary, run: RunContext) -> int:
         from .metadata import run_info
@@ -142,6 +166,11 @@ class ReportingObserver(RunObserver):
         self.gate = evaluate_gate(self.thresholds, descriptions, self.gate_on, rates) if self.thresholds else None
         # A run that could not write everything (1) outranks a missed threshold (3).
         exit_code = summary.exit_code or (EXIT_GATE if self.gate is not None and not self.gate.passed else 0)
+        if self.wide_problem:
+            click.echo(f"rmg: error: {self.wide_problem}", err=True)
+            exit_code = 1
+        elif self.wide is not None:
+            self.written["wide export"] = f"{self.wide.path} ({self.wide.rows:,} rows)"
         if not (self.summary_json or self.report):
             return exit_code
         built = run.components
@@ -152,7 +181,7 @@ class ReportingObserver(RunObserver):
         payload = summary_payload(
             summary, exit_code=exit_code, info=info, host=run.host, gate=self.gate, started_at=run.started_at,
             finished_at=finished_at, statistics_seconds=time.perf_counter() - clock, rmg_version=__version__,
-            breakdowns=self.breakdowns, report_settings=self.settings.as_dict(),
+            breakdowns=self.breakdowns, report_settings=self.settings.as_dict(), files=self._files(run),
         )
         # Each file is written beside its target and renamed into place: a failed or full-disk
         # write never leaves a torn report where the last good one was.
@@ -161,6 +190,7 @@ class ReportingObserver(RunObserver):
             try:
                 with atomic_write(self.summary_json) as handle:
                     json.dump(payload, handle, indent=2, default=str)
+                self.written["summary"] = self.summary_json
             except OutputError as exc:
                 click.echo(f"rmg: error: --summary-json: {exc}", err=True)
                 written = False
@@ -169,6 +199,7 @@ class ReportingObserver(RunObserver):
 
             try:
                 write_report(self.report, payload, self.collector, self.collector.histograms(), self.sampler)
+                self.written["report"] = self.report
             except OutputError as exc:
                 click.echo(f"rmg: error: --report: {exc}", err=True)
                 written = False
@@ -178,4 +209,18 @@ class ReportingObserver(RunObserver):
         from .terminal import print_summary
 
         print_summary(summary, self.gate, stream, self.breakdowns)
+        for what, where in self.written.items():
+            click.echo(f"  {what} written to {where}", file=stream)
         return True
+
+    def _files(self, run: RunContext) -> dict[str, Any]:
+        """Where this run's results went: what `rmg compare` follows from a summary to the scores."""
+        scores = [
+            os.path.abspath(t.settings["path"]) for t in run.config.sinks
+            if t.plugin == "local" and isinstance(t.settings.get("path"), str) and t.settings["path"] != "-"
+        ]
+        return {
+            "scores": scores,
+            "wide": os.path.abspath(self.wide.path) if self.wide else None,
+            "report": os.path.abspath(self.report) if self.report else None,
+        }
