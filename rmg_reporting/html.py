@@ -416,10 +416,12 @@ _SCRIPT = """
 """
 
 
-def content_security_policy(script: str = _SCRIPT) -> str:
-    """No network at all; inline styles; only ``script`` (by its sha256) may run; images only as data: URLs."""
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    return (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{digest}'; "
+def content_security_policy(script: Optional[str] = _SCRIPT) -> str:
+    """No network at all; inline styles; only ``script`` (by its sha256; none when None) may run; images only as data: URLs."""
+    allowed = "'none'"
+    if script is not None:
+        allowed = "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
+    return (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {allowed}; "
             "base-uri 'none'; form-action 'none'")
 
 
