@@ -129,8 +129,12 @@ class ReportingObserver(RunObserver):
         self.groups(cases, records)
         if self.sampler is not None:
             self.sampler(cases, records)
-        if self.wide is not None:
-            self.wide(cases, records)
+        if self.wide is not None and self.wide_problem is None:
+            try:
+                self.wide(cases, records)
+            except (OSError, OutputError) as exc:  # a full disk loses the export, never the run or its scores
+                self.wide_problem = f"--wide {self.wide.path}: cannot write it ({exc}); the scores are unaffected"
+                self.wide_done = True
 
     def progress(self, summary: RunSummary) -> None:
         if self.display is not None:
@@ -144,8 +148,8 @@ class ReportingObserver(RunObserver):
             self.wide_done = True
             try:
                 self.wide.close()
-            except OSError as exc:
-                self.wide_problem = f"cannot write {self.wide.path}: {exc.strerror}"
+            except OutputError as exc:
+                self.wide_problem = f"--wide: {exc}"
 
     def finish(self, summary: RunSummary, run: RunContext) -> int:
         from .metadata import run_info

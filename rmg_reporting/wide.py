@@ -8,25 +8,22 @@ empty when there is none), ``NAME.error`` (the grader's error message),
 trace) and ``NAME.reason``.  A ``.csv`` file gets those columns; a
 ``.jsonl`` file one object per line with the same keys.
 
-Rows are written as each chunk is graded, to ``FILE.partial``, which is
-renamed to ``FILE`` when the run ends: memory stays bounded, and a reader
-never sees a half-written file under the final name.  In CSV, a text cell
-that a spreadsheet would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``, tab or carriage return) is prefixed with ``'``.
+Rows are written as each chunk is graded, to a temporary file beside
+``FILE`` that is renamed into place when the run ends (`rmg_core.AtomicFile`):
+memory stays bounded, and a reader never sees a half-written file under the
+final name.  In CSV, a text cell that a spreadsheet would run as a formula
+is prefixed with ``'`` (`rmg_core.spreadsheet_safe`).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-from typing import IO, Any, Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from rmg_core import EvalCase, RmgError, ScoreRecord, answer_text, question_text
+from rmg_core import AtomicFile, EvalCase, RmgError, ScoreRecord, answer_text, question_text, spreadsheet_safe
 
 from .settings import group_value
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def wide_format(path: str) -> str:
@@ -37,12 +34,6 @@ def wide_format(path: str) -> str:
     if lower.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     raise RmgError(f"--wide {path!r}: name the file .csv or .jsonl, e.g. --wide results.csv")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value  # shown as text by spreadsheets, never evaluated
-    return value
 
 
 class WideExport:
@@ -57,18 +48,17 @@ class WideExport:
         for name in self.scores:
             self.columns += [name, f"{name}.error", f"{name}.not_applicable", f"{name}.reason"]
         self.rows = 0
-        self._partial = path + ".partial"
-        self._handle: Optional[IO[str]] = None
+        self._file: Optional[AtomicFile] = None
         self._csv: Any = None
 
     def _open(self) -> None:
-        self._handle = open(self._partial, "w", encoding="utf-8", newline="" if self.format == "csv" else None)
+        self._file = AtomicFile(self.path, newline="" if self.format == "csv" else None)
         if self.format == "csv":
-            self._csv = csv.DictWriter(self._handle, fieldnames=self.columns, extrasaction="ignore")
+            self._csv = csv.DictWriter(self._file.handle, fieldnames=self.columns, extrasaction="ignore")
             self._csv.writeheader()
 
     def __call__(self, cases: Sequence[EvalCase], records: Sequence[ScoreRecord]) -> None:
-        if self._handle is None:
+        if self._file is None:
             self._open()
         rows: dict[tuple[str, Optional[str]], dict[str, Any]] = {}
         for case in cases:
@@ -97,20 +87,19 @@ class WideExport:
             else:
                 row[name] = record.value
                 row[f"{name}.reason"] = record.comment
-        assert self._handle is not None
+        assert self._file is not None
         if self._csv is not None:
-            self._csv.writerows({k: _cell(v) for k, v in row.items()} for row in rows.values())
+            self._csv.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows.values())
         else:
-            self._handle.writelines(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows.values())
+            self._file.handle.writelines(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows.values())
         self.rows += len(rows)
 
     def close(self) -> None:
-        """Flush and move the file to its final name (an empty run still gets its header)."""
-        if self._handle is None:
+        """Flush and move the file to its final name (an empty run still gets its header); `OutputError` if impossible."""
+        if self._file is None:
             self._open()
-        assert self._handle is not None
-        self._handle.close()
-        os.replace(self._partial, self.path)
+        assert self._file is not None
+        self._file.commit()
 
 
 def _metadata(case: EvalCase, path: str) -> Any:

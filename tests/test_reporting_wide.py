@@ -35,7 +35,7 @@ def test_wide_csv_and_jsonl_from_rmg_eval(tmp_path: Path, test_host: Any) -> Non
         ], obj=test_host)
         assert out.exit_code == 0, out.output
         assert f"wide export written to {tmp_path / name} (12 rows)" in out.stderr
-        assert not (tmp_path / (name + ".partial")).exists()
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".partial"))]
     rows = list(csv.DictReader((tmp_path / "wide.csv").open(encoding="utf-8")))
     assert len(rows) == 12 and list(rows[0])[:7] == ["trace_id", "observation_id", "input", "prediction", "reference", "metadata.app", "metadata.model.name"]
     assert {"exact", "exact.error", "exact.not_applicable", "exact.reason", "mean", "length"} <= set(rows[0])
