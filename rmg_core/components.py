@@ -201,6 +201,15 @@ class Source(Component, ABC):
     async def aclose(self) -> None:
         """Release connections and files.  Called once, on every exit path."""
 
+    def progress(self) -> Optional[tuple[float, float]]:
+        """How far reading has got, as ``(done, total)`` in one unit of the source's choosing, or ``None``.
+
+        Optional; progress displays turn it into a percentage and an ETA while
+        ``cases`` runs.  A local file answers in bytes read of its size; a
+        source that cannot know its size keeps the default ``None``.
+        """
+        return None
+
     def why_empty(self) -> Optional[str]:
         """Why the run found nothing to grade, in the user's terms, or None; asked after a run that graded nothing.
 

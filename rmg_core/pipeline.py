@@ -21,6 +21,8 @@ from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults
 from .summary import RunSummary, ScoreStats, SinkTally
 
 _DONE = object()
+#: Seconds between two progress calls while a chunk is being graded (a chunk of judge calls can take minutes).
+PROGRESS_TICK = 0.5
 ProgressFn = Callable[[RunSummary], None]
 #: Called with each graded chunk's cases and records, before they are written
 #: (statistics, reports).  It runs on the event loop: keep it cheap.
@@ -106,6 +108,7 @@ async def run_evaluation(
                     summary.add_bad_case(item)
                     continue
                 chunk.append(item)
+                summary.read += 1
                 if len(chunk) >= chunk_size:
                     await to_grade.put(chunk)
                     chunk = []
@@ -148,8 +151,16 @@ async def run_evaluation(
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
 
+    async def tick() -> None:
+        # Progress between chunks too: observers read finer counters (GradingRunner.completed, Source.progress).
+        while True:
+            await asyncio.sleep(PROGRESS_TICK)
+            summary.seconds = time.perf_counter() - started
+            progress(summary)  # type: ignore[misc]
+
     opened: list[tuple[Sink, SinkTally]] = []
     finished = False
+    ticker = asyncio.ensure_future(tick()) if progress is not None else None
     try:
         for sink, tally in zip(sinks, summary.sinks):
             await sink.open()
@@ -171,6 +182,8 @@ async def run_evaluation(
     except RmgError as exc:
         summary.fatal = str(exc)
     finally:
+        if ticker is not None:
+            ticker.cancel()
         _count_unwritten(unwritten, head_done[0], summary)
         if not summary.cases and finished and not summary.fatal:
             try:

@@ -137,6 +137,8 @@ class GradingRunner:
         if not grader_configs:
             raise ConfigError("GradingRunner needs at least one grader in grader_configs")
         self.max_concurrency = max_concurrency
+        #: Grader results produced so far (one per case and grader): a cheap per-case tick for progress displays.
+        self.completed = 0
         self._plans: list[_Plan] = []
         for name, config in grader_configs.items():
             grader, mapper = config if isinstance(config, tuple) else (config, None)
@@ -263,6 +265,7 @@ class GradingRunner:
 
     async def _grade(self, plan: _Plan, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore) -> list[GraderResult]:
         out, idx, todo = self._inputs(plan, data)
+        self.completed += len(data) - len(todo)
         if todo:
             if plan.grader.supports_batch():
                 graded = await self._grade_batches(plan, todo)
@@ -312,6 +315,7 @@ class GradingRunner:
                 graded.extend([_timeout_error(plan.name, plan.timeout)] * len(items))
             except Exception as exc:
                 graded.extend([error_from_exception(exc, plan.name)] * len(items))
+            self.completed += len(items)
         return graded
 
     async def _grade_each(self, plan: _Plan, todo: list[dict], semaphore: asyncio.Semaphore) -> list[GraderResult]:
@@ -332,6 +336,7 @@ class GradingRunner:
                         graded[i] = _timeout_error(name, timeout or 0.0)
                     except Exception as exc:
                         graded[i] = error_from_exception(exc, name)
+                    self.completed += 1
 
         await asyncio.gather(*(worker() for _ in range(min(self.max_concurrency, len(todo)))))
         return graded

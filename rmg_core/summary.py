@@ -104,6 +104,8 @@ class RunSummary:
     """The outcome of `run_evaluation`; ``exit_code`` is non-zero when anything was not written."""
 
     cases: int = 0
+    #: Cases the source has yielded so far (graded or still queued): progress displays estimate totals from it.
+    read: int = 0
     bad_cases: int = 0
     bad_case_examples: list[CaseError] = field(default_factory=list)
     scores: dict[str, ScoreStats] = field(default_factory=dict)

@@ -63,13 +63,15 @@ class ReportingObserver(RunObserver):
         click.Option(["--group-by", "group_by"], multiple=True, metavar="metadata.KEY", help="Break every score down by this metadata field: count, mean with CI and pass rate per group (repeatable; config [report] group_by)."),
         click.Option(["--wide"], type=click.Path(dir_okay=False), metavar="FILE.csv|FILE.jsonl", help="Also write one row per trace: id, input, prediction, reference, chosen metadata, and every score with its error, not-applicable flag and reason."),
         click.Option(["--wide-column", "wide_columns"], multiple=True, metavar="metadata.KEY", help="A metadata field to add as a --wide column (repeatable; the --group-by fields are always added)."),
+        click.Option(["--progress"], type=click.Choice(["auto", "bar", "plain", "none"]), default="auto", show_default=True, help="Progress display: a live bar (auto on a terminal), a plain line every --progress-every seconds (auto otherwise, for CI logs), or none."),
+        click.Option(["--progress-every"], type=click.FloatRange(min=0.5), default=10.0, show_default=True, metavar="SECONDS", help="Seconds between two plain progress lines."),
         click.Option(["--threshold", "pass_thresholds"], multiple=True, metavar="SCORE=VALUE", help="A case passes SCORE at or above VALUE: pass rates per score and group, and --fail-under SCORE:pass_rate=MIN (repeatable; config [report] thresholds)."),
     )
 
     def __init__(
         self, run: RunContext, *, summary_json: Optional[str], report: Optional[str], fail_under: Sequence[str], gate_on: str,
         group_by: Sequence[str] = (), pass_thresholds: Sequence[str] = (), wide: Optional[str] = None,
-        wide_columns: Sequence[str] = (),
+        wide_columns: Sequence[str] = (), progress: str = "auto", progress_every: float = 10.0,
     ) -> None:
         config = run.config
         self.summary_json, self.report, self.gate_on = summary_json, report, gate_on
@@ -97,11 +99,15 @@ class ReportingObserver(RunObserver):
         for name in config.aggregators:
             self.collector.expect(name, "aggregator")
         self.display: Any = None
-        if not run.quiet:
-            from .terminal import ProgressDisplay, is_terminal
+        mode = "none" if run.quiet else progress
+        if mode != "none":
+            from .terminal import PlainProgress, ProgressDisplay, ProgressTracker, is_terminal
 
-            if is_terminal(sys.stderr):
-                self.display = ProgressDisplay(sys.stderr)
+            tracker = ProgressTracker(run.components.runner, run.components.source)
+            if mode == "bar" or mode == "auto" and is_terminal(sys.stderr):
+                self.display = ProgressDisplay(sys.stderr, tracker=tracker)
+            else:
+                self.display = PlainProgress(sys.stderr, every=progress_every, tracker=tracker)
         self.gate: Optional[GateResult] = None
         self.breakdowns: list[dict[str, Any]] = []
         self.wide_done = False
@@ -115,6 +121,7 @@ class ReportingObserver(RunObserver):
             fail_under=options.get("fail_under") or (), gate_on=options.get("gate_on") or "mean",
             group_by=options.get("group_by") or (), pass_thresholds=options.get("pass_thresholds") or (),
             wide=options.get("wide"), wide_columns=options.get("wide_columns") or (),
+            progress=options.get("progress") or "auto", progress_every=options.get("progress_every") or 10.0,
         )
 
     def _labels(self, case: EvalCase) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import IO, Any, AsyncIterator, Iterator, Optional
@@ -64,12 +65,27 @@ class LocalFileSource(Source):
             return sys.stdin
         return open(self.settings.path, encoding="utf-8", newline="" if self.format == "csv" else None)
 
+    def progress(self) -> Optional[tuple[float, float]]:
+        """Bytes read of the file's size (``None`` for standard input, or before reading starts)."""
+        handle = getattr(self, "_reading", None)
+        if handle is None or handle is sys.stdin:
+            end = getattr(self, "_read_to_end", None)
+            return None if end is None else (end, end)
+        try:
+            # The binary buffer's position: text-mode tell() is disabled while iterating lines.
+            return float(handle.buffer.tell()), float(os.fstat(handle.fileno()).st_size)
+        except (OSError, ValueError, AttributeError):  # closed, or not a regular file
+            return None
+
     def _read(self) -> Iterator[EvalCase | CaseError]:
-        handle = self._open()
+        handle = self._reading = self._open()
         try:
             rows = self._jsonl(handle) if self.format == "jsonl" else self._csv(handle)
             yield from rows
+            if handle is not sys.stdin:
+                self._read_to_end = float(os.fstat(handle.fileno()).st_size)  # read to its end: the total is known
         finally:
+            self._reading = None
             if handle is not sys.stdin:
                 handle.close()
 
