@@ -173,6 +173,18 @@ class Grader(Component, ABC):
     def supports_batch(cls) -> bool:
         return cls.evaluate_batch is not Grader.evaluate_batch
 
+    def usage(self) -> Optional[dict[str, Any]]:
+        """What this grader spent so far, for reports, or ``None`` (the default: nothing worth counting).
+
+        Optional.  A grader that calls a paid API returns counters here, e.g.
+        ``{"kind": "llm judge", "model": "gpt-4o-mini", "requests": 241,
+        "retries": 3, "cache_hits": 0, "input_tokens": 30120, "output_tokens": 5210}``;
+        the reporting observer shows them at the end of ``rmg eval``, puts them in
+        the summary JSON and the report, and prices ``input_tokens`` and
+        ``output_tokens`` of ``model`` from the user's ``[report] prices`` table.
+        """
+        return None
+
     def fields_of(self) -> tuple[str, ...]:
         return tuple(self.required_fields) + tuple(self.optional_fields)
 

@@ -28,6 +28,7 @@ from .gate import EXIT_GATE, GateResult, check_pass_thresholds, check_score_name
 from .groups import GroupCollector
 from .sample import FailureSampler
 from .settings import report_settings
+from .usage import grader_usage
 from .wide import WideExport, wide_format
 
 
@@ -51,6 +52,16 @@ def _check_pass_score_names(thresholds: Mapping[str, float], valid: Sequence[str
         )
 
 
+def _trace_url(run: RunContext) -> Optional[str]:
+    """A link template with ``{trace_id}`` to the trace where the source keeps it (Langfuse), if it says."""
+    link = getattr(run.components.source, "trace_url_template", None)
+    try:
+        url = link() if callable(link) else None
+    except Exception:  # a link is a convenience: never fail a run for it
+        return None
+    return url if isinstance(url, str) and "{trace_id}" in url and url.startswith(("https://", "http://")) else None
+
+
 class ReportingObserver(RunObserver):
     """Statistics, the CI gate, ``--summary-json``, ``--report`` and the terminal display of a run."""
 
@@ -65,17 +76,18 @@ class ReportingObserver(RunObserver):
         click.Option(["--wide-column", "wide_columns"], multiple=True, metavar="metadata.KEY", help="A metadata field to add as a --wide column (repeatable; the --group-by fields are always added)."),
         click.Option(["--progress"], type=click.Choice(["auto", "bar", "plain", "none"]), default="auto", show_default=True, help="Progress display: a live bar (auto on a terminal), a plain line every --progress-every seconds (auto otherwise, for CI logs), or none."),
         click.Option(["--progress-every"], type=click.FloatRange(min=0.5), default=10.0, show_default=True, metavar="SECONDS", help="Seconds between two plain progress lines."),
+        click.Option(["--price", "prices"], multiple=True, metavar="MODEL=INPUT,OUTPUT", help="USD per million input and output tokens of a judge model, to estimate its cost (repeatable; config [report] prices)."),
         click.Option(["--threshold", "pass_thresholds"], multiple=True, metavar="SCORE=VALUE", help="A case passes SCORE at or above VALUE: pass rates per score and group, and --fail-under SCORE:pass_rate=MIN (repeatable; config [report] thresholds)."),
     )
 
     def __init__(
         self, run: RunContext, *, summary_json: Optional[str], report: Optional[str], fail_under: Sequence[str], gate_on: str,
         group_by: Sequence[str] = (), pass_thresholds: Sequence[str] = (), wide: Optional[str] = None,
-        wide_columns: Sequence[str] = (), progress: str = "auto", progress_every: float = 10.0,
+        wide_columns: Sequence[str] = (), progress: str = "auto", progress_every: float = 10.0, prices: Sequence[str] = (),
     ) -> None:
         config = run.config
         self.summary_json, self.report, self.gate_on = summary_json, report, gate_on
-        self.settings = report_settings(config.report, config.origin, group_by, pass_thresholds)
+        self.settings = report_settings(config.report, config.origin, group_by, pass_thresholds, prices)
         self.thresholds = parse_thresholds(fail_under)
         scores = [*config.graders, *config.aggregators]
         check_score_names(self.thresholds, scores)
@@ -113,6 +125,7 @@ class ReportingObserver(RunObserver):
         self.wide_done = False
         self.wide_problem: Optional[str] = None
         self.written: dict[str, str] = {}
+        self.usage: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def for_run(cls, options: Mapping[str, Any], run: RunContext) -> "ReportingObserver":
@@ -122,6 +135,7 @@ class ReportingObserver(RunObserver):
             group_by=options.get("group_by") or (), pass_thresholds=options.get("pass_thresholds") or (),
             wide=options.get("wide"), wide_columns=options.get("wide_columns") or (),
             progress=options.get("progress") or "auto", progress_every=options.get("progress_every") or 10.0,
+            prices=options.get("prices") or (),
         )
 
     def _labels(self, case: EvalCase) -> dict[str, str]:
@@ -174,6 +188,7 @@ class ReportingObserver(RunObserver):
             name: {**d.as_dict(), **(rates[name].as_dict() if name in rates else {})} for name, d in descriptions.items()
         })
         self.breakdowns = self.groups.breakdowns()
+        self.usage = grader_usage(run, self.settings.prices)
         self.gate = evaluate_gate(self.thresholds, descriptions, self.gate_on, rates) if self.thresholds else None
         # A run that could not write everything (1) outranks a missed threshold (3).
         exit_code = summary.exit_code or (EXIT_GATE if self.gate is not None and not self.gate.passed else 0)
@@ -193,6 +208,7 @@ class ReportingObserver(RunObserver):
             summary, exit_code=exit_code, info=info, host=run.host, gate=self.gate, started_at=run.started_at,
             finished_at=finished_at, statistics_seconds=time.perf_counter() - clock, rmg_version=__version__,
             breakdowns=self.breakdowns, report_settings=self.settings.as_dict(), files=self._files(run),
+            usage=self.usage, trace_url=_trace_url(run),
         )
         # Each file is written beside its target and renamed into place: a failed or full-disk
         # write never leaves a torn report where the last good one was.
@@ -219,7 +235,9 @@ class ReportingObserver(RunObserver):
     def present(self, summary: RunSummary, stream: IO[str]) -> bool:
         from .terminal import print_summary
 
-        print_summary(summary, self.gate, stream, self.breakdowns)
+        from .usage import usage_lines
+
+        print_summary(summary, self.gate, stream, self.breakdowns, usage_lines(self.usage))
         for what, where in self.written.items():
             click.echo(f"  {what} written to {where}", file=stream)
         return True

@@ -3,7 +3,8 @@
 Top-level keys (docs/reports.md documents each): ``schema``, ``rmg_version``,
 ``run_fingerprint``, ``components`` (each with its public ``settings``),
 ``plugins``, ``timings``, ``counts``, ``gate``, ``report`` (breakdown fields
-and pass thresholds), ``breakdowns``, ``files``, then the run summary's own keys (``cases``, ``bad_cases``,
+and pass thresholds), ``breakdowns``, ``files``, ``usage`` (what each grader
+spent, priced), ``trace_url``, then the run summary's own keys (``cases``, ``bad_cases``,
 ``scores``, ``sinks``, ``interrupted``, ``fatal``) and ``exit_code`` — the
 status ``rmg eval`` exits with, the gate included.
 """
@@ -37,6 +38,8 @@ def summary_payload(
     breakdowns: Optional[list[dict[str, Any]]] = None,
     report_settings: Optional[dict[str, Any]] = None,
     files: Optional[dict[str, Any]] = None,
+    usage: Optional[dict[str, Any]] = None,
+    trace_url: Optional[str] = None,
 ) -> dict[str, Any]:
     """Assemble the summary document (statistics must already be attached to ``summary``)."""
     base = summary.as_dict()
@@ -70,6 +73,8 @@ def summary_payload(
         "report": report_settings or {},
         "breakdowns": breakdowns or [],
         "files": files or {},
+        "usage": usage or {},
+        "trace_url": trace_url,
     }
     payload.update(base)
     payload["exit_code"] = exit_code

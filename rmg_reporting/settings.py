@@ -5,6 +5,7 @@
 group_by = ["metadata.app", "metadata.model"]   # breakdowns (as --group-by)
 thresholds = { relevance = 0.5, overall = 0.6 }  # a case passes at or above (as --threshold)
 small_group = 30                                # groups with fewer scored cases are marked small
+prices = { "gpt-4o-mini" = { input = 0.15, output = 0.60 } }  # USD per million tokens (as --price)
 ```
 
 Command-line values add to the file's: ``--group-by`` appends a field, and
@@ -27,7 +28,7 @@ OTHER_GROUP = "(other values)"
 MISSING_GROUP = "(missing)"
 #: Characters of a group value kept (metadata values can be whole documents).
 GROUP_CHARS = 80
-_KNOWN = ("group_by", "thresholds", "small_group")
+_KNOWN = ("group_by", "thresholds", "small_group", "prices")
 
 
 @dataclass
@@ -37,9 +38,40 @@ class ReportSettings:
     group_by: list[str] = field(default_factory=list)
     thresholds: dict[str, float] = field(default_factory=dict)
     small_group: int = SMALL_GROUP
+    #: model -> (USD per million input tokens, USD per million output tokens)
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"group_by": self.group_by, "thresholds": self.thresholds, "small_group": self.small_group}
+        return {"group_by": self.group_by, "thresholds": self.thresholds, "small_group": self.small_group,
+                "prices": {m: {"input": i, "output": o} for m, (i, o) in self.prices.items()}}
+
+
+def _price(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{where}: a price is a number of US dollars per million tokens, at least 0; got {value!r}")
+    return float(value)
+
+
+def parse_prices(table: Any, specs: Sequence[str], where: str) -> dict[str, tuple[float, float]]:
+    """``[report] prices`` and ``--price MODEL=INPUT,OUTPUT`` (USD per million tokens); the option wins."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} prices must be a table, e.g. prices = {{ \"gpt-4o-mini\" = {{ input = 0.15, output = 0.6 }} }}")
+    out: dict[str, tuple[float, float]] = {}
+    for model, entry in table.items():
+        if not isinstance(entry, dict) or set(entry) != {"input", "output"}:
+            raise ConfigError(f"{where} prices.{model} must be {{ input = USD, output = USD }} per million tokens")
+        out[str(model)] = (_price(entry["input"], f"{where} prices.{model}.input"), _price(entry["output"], f"{where} prices.{model}.output"))
+    for spec in specs:
+        model, sep, numbers = spec.rpartition("=")
+        parts = numbers.split(",")
+        if not sep or not model.strip() or len(parts) != 2:
+            raise RmgError(f"--price {spec!r}: expected MODEL=INPUT,OUTPUT in USD per million tokens, e.g. --price gpt-4o-mini=0.15,0.6")
+        try:
+            values = tuple(float(p) for p in parts)
+        except ValueError:
+            raise RmgError(f"--price {spec!r}: {numbers!r} is not two numbers") from None
+        out[model.strip()] = (_price(values[0], f"--price {spec}"), _price(values[1], f"--price {spec}"))
+    return out
 
 
 def _group_field(spec: Any, where: str) -> str:
@@ -75,6 +107,7 @@ def parse_threshold_specs(specs: Sequence[str]) -> dict[str, float]:
 
 def report_settings(
     table: Mapping[str, Any], origin: str, group_by: Sequence[str] = (), thresholds: Sequence[str] = (),
+    prices: Sequence[str] = (),
 ) -> ReportSettings:
     """The ``[report]`` table of config ``origin`` with the command line's additions, validated."""
     where = f"{origin} [report]"
@@ -96,7 +129,8 @@ def report_settings(
     small = table.get("small_group", SMALL_GROUP)
     if isinstance(small, bool) or not isinstance(small, int) or small < 1:
         raise ConfigError(f"{where} small_group must be a whole number of cases of at least 1, e.g. small_group = 30")
-    return ReportSettings(group_by=chosen, thresholds=limits, small_group=small)
+    return ReportSettings(group_by=chosen, thresholds=limits, small_group=small,
+                          prices=parse_prices(table.get("prices", {}), prices, where))
 
 
 def group_value(case: Optional[EvalCase], path: str) -> str:

@@ -277,11 +277,11 @@ def breakdown_lines(breakdowns: Sequence[Mapping[str, Any]], limit: int = 20) ->
 
 def print_summary(
     summary: RunSummary, gate: Optional[GateResult], stream: Optional[IO[str]] = None,
-    breakdowns: Sequence[Mapping[str, Any]] = (),
+    breakdowns: Sequence[Mapping[str, Any]] = (), usage: Sequence[str] = (),
 ) -> None:
-    """Print the end-of-run summary: a rich table on a terminal, plain text elsewhere; then pass rates and breakdowns."""
+    """Print the end-of-run summary: a rich table on a terminal, plain text elsewhere; then pass rates, breakdowns, usage."""
     stream = stream or sys.stderr
-    extra = pass_rate_lines(summary) + breakdown_lines(breakdowns)
+    extra = pass_rate_lines(summary) + breakdown_lines(breakdowns) + list(usage)
     if is_terminal(stream):
         print_rich_summary(summary, gate, stream, extra)
         return

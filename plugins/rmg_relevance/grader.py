@@ -159,6 +159,10 @@ class RelevanceGrader(Grader):
             },
         )
 
+    def usage(self) -> Optional[dict[str, Any]]:
+        """The llm judge's requests, retries, cache hits, merged duplicates and tokens (``None`` for lexical)."""
+        return self._judge.usage.as_dict() if self._judge is not None else None
+
     async def aclose(self) -> None:
         """Close the llm backend's HTTP client for the running event loop (no-op for lexical)."""
         if self._judge is not None:

@@ -21,6 +21,7 @@ from rmg_core import GraderError, GraderResult, GraderScore, ResponseTooLarge, b
 
 from .cache import VerdictCache, cache_key
 from .rubric import RUBRIC_VERSION, MalformedVerdict, build_messages, normalise, parse_verdict
+from .usage import JudgeUsage
 
 log = logging.getLogger("rmg.relevance")
 
@@ -77,6 +78,8 @@ class _LoopState:
         import httpx
 
         self.semaphore = asyncio.Semaphore(config.max_in_flight)
+        #: Requests in flight by cache key: an identical pair waits for the same answer instead of asking again.
+        self.in_flight: dict[str, "asyncio.Future[GraderResult]"] = {}
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(config.timeout),
             limits=httpx.Limits(
@@ -100,6 +103,7 @@ class LLMJudge:
         # Consecutive 401/403 answers, and the error that stopped the judge once they reached the limit.
         self._auth_refusals = 0
         self._stopped: Optional[str] = None
+        self.usage = JudgeUsage(model=config.model)
 
     def __repr__(self) -> str:
         return f"LLMJudge(base_url={self.config.base_url!r}, model={self.config.model!r})"
@@ -143,6 +147,7 @@ class LLMJudge:
                 raise JudgeStopped(self._stopped)
             # The timeout is a deadline for the whole exchange: httpx's own bounds each read only,
             # so a server trickling one byte a second would never time out.
+            self.usage.requests += 1
             response = await bounded_request(
                 state.client, "POST", self.config.endpoint, deadline=self.config.timeout,
                 max_bytes=MAX_RESPONSE_BYTES, json=body, headers=headers,
@@ -163,6 +168,7 @@ class LLMJudge:
             raise MalformedVerdict(f"the endpoint's response is not JSON: {response.text[:_RAW_LIMIT]}") from None
         if not isinstance(payload, dict):
             raise MalformedVerdict(f"the endpoint's response is not a JSON object: {response.text[:_RAW_LIMIT]}")
+        self.usage.add_usage(payload)
         return payload
 
     async def _complete(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +187,7 @@ class LLMJudge:
             )
 
         def before_sleep(retry_state: Any) -> None:
+            self.usage.retries += 1
             exc = retry_state.outcome.exception()
             log.warning(
                 "relevance judge at %s: %s on attempt %d; retrying in %.2fs",
@@ -202,7 +209,7 @@ class LLMJudge:
 
     # -- grading --------------------------------------------------------------
     async def grade(self, question: str, answer: str) -> GraderResult:
-        """The judge's verdict on one pair, from the cache when it is there."""
+        """The judge's verdict on one pair: from the cache, from an identical request in flight, or asked."""
         cfg = self.config
         key = cache_key(question, answer, base_url=cfg.base_url, model=cfg.model, rubric_version=RUBRIC_VERSION,
                         temperature=cfg.temperature, max_chars=cfg.max_chars)
@@ -210,11 +217,43 @@ class LLMJudge:
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
+                self.usage.cache_hits += 1
                 rating, explanation = hit
                 return GraderScore(
                     name="relevance", score=normalise(rating), reason=explanation,
                     metadata={**meta, "rating": rating, "cached": True},
                 )
+        in_flight = self._state().in_flight
+        pending = in_flight.get(key)
+        if pending is not None:
+            # The same pair is being asked right now (duplicated traces, retried uploads): share its answer.
+            self.usage.merged += 1
+            try:
+                result = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this case itself is being cancelled
+                return await self.grade(question, answer)  # the request it joined was cancelled (a timeout): ask anew
+            return result.model_copy(update={"metadata": {**result.metadata, "merged": True}})
+        future: "asyncio.Future[GraderResult]" = asyncio.get_running_loop().create_future()
+        in_flight[key] = future
+        try:
+            result = await self._ask(question, answer, key, meta)
+            future.set_result(result)
+            return result
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        finally:
+            del in_flight[key]
+
+    async def _ask(self, question: str, answer: str, key: str, meta: dict[str, Any]) -> GraderResult:
+        """Send the pair to the judge (with retries) and parse its verdict."""
+        cfg = self.config
         body = {
             "model": cfg.model,
             "messages": build_messages(question, answer, cfg.max_chars),
