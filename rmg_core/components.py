@@ -213,6 +213,14 @@ class Source(Component, ABC):
     async def aclose(self) -> None:
         """Release connections and files.  Called once, on every exit path."""
 
+    async def trace_url_template(self) -> Optional[str]:
+        """A link to one trace in the system the traces came from, with ``{trace_id}`` in it, or ``None``.
+
+        Optional.  Reports link trace ids with it; it is asked once, after
+        the run, and only when a report is written (it may make a request).
+        """
+        return None
+
     def progress(self) -> Optional[tuple[float, float]]:
         """How far reading has got, as ``(done, total)`` in one unit of the source's choosing, or ``None``.
 

@@ -54,9 +54,11 @@ def _check_pass_score_names(thresholds: Mapping[str, float], valid: Sequence[str
 
 def _trace_url(run: RunContext) -> Optional[str]:
     """A link template with ``{trace_id}`` to the trace where the source keeps it (Langfuse), if it says."""
-    link = getattr(run.components.source, "trace_url_template", None)
+    import asyncio
+
     try:
-        url = link() if callable(link) else None
+        # finish() runs after the run's event loop has closed: the source gets a short loop of its own.
+        url = asyncio.run(asyncio.wait_for(run.components.source.trace_url_template(), 30))
     except Exception:  # a link is a convenience: never fail a run for it
         return None
     return url if isinstance(url, str) and "{trace_id}" in url and url.startswith(("https://", "http://")) else None
@@ -208,7 +210,7 @@ class ReportingObserver(RunObserver):
             summary, exit_code=exit_code, info=info, host=run.host, gate=self.gate, started_at=run.started_at,
             finished_at=finished_at, statistics_seconds=time.perf_counter() - clock, rmg_version=__version__,
             breakdowns=self.breakdowns, report_settings=self.settings.as_dict(), files=self._files(run),
-            usage=self.usage, trace_url=_trace_url(run),
+            usage=self.usage, trace_url=_trace_url(run) if self.report else None,
         )
         # Each file is written beside its target and renamed into place: a failed or full-disk
         # write never leaves a torn report where the last good one was.

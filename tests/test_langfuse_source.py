@@ -499,3 +499,12 @@ def test_copies_share_what_auto_found_so_a_legacy_server_is_probed_once() -> Non
         assert [c.id for c in collect(source.windowed(start, end))] == ["trace-0001"]
     assert [r.url.path for r in log].count("/api/public/v2/observations") == 1
     assert source.api == "legacy"
+
+
+def test_trace_url_template_uses_the_project_id_from_the_api() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/public/projects"
+        return httpx.Response(200, json={"data": [{"id": "proj 1", "name": "p"}]})
+
+    assert run(make_source(handler).trace_url_template()) == "http://langfuse.test/project/proj%201/traces/{trace_id}"
+    assert run(make_source(lambda r: httpx.Response(403, json={"message": "no"})).trace_url_template()) is None

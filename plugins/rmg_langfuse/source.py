@@ -179,6 +179,21 @@ class LangfuseSource(Source):
             await self._client.aclose()
             self._client = None
 
+    async def trace_url_template(self) -> Optional[str]:
+        """``{base_url}/project/{id}/traces/{trace_id}``, the project id from ``GET /api/public/projects``."""
+        try:
+            response = await self.client.request("GET", "/api/public/projects")
+            project = response.json()["data"][0]["id"]
+        except Exception:  # a link is a convenience: no project id, no link
+            return None
+        finally:
+            await self.aclose()
+        if not isinstance(project, str) or not project:
+            return None
+        from urllib.parse import quote
+
+        return f"{self.settings.base_url.rstrip('/')}/project/{quote(project, safe='')}/traces/{{trace_id}}"
+
     # -- for rmg worker ----------------------------------------------------------------------
     def _copy(self, **changes: Any) -> "LangfuseSource":
         settings = {name: getattr(self.settings, name) for name in type(self.settings).model_fields}
