@@ -71,6 +71,7 @@ details.t .full { white-space: pre-wrap; word-break: break-word; max-height: 28e
 .badge.borderline { background: #fdf2d0; color: #8a6d0b; }
 .badge.failing { background: #fbe4e1; color: var(--bad); }
 table.cases td.text-cell { width: 20%; }
+table.sample .text { max-height: none; }
 .breakdown td, .breakdown th { white-space: nowrap; }
 @media (max-width: 820px) { .score-grid { grid-template-columns: 1fr; } }
 """
@@ -491,7 +492,8 @@ def render_report(
             f'<li class="{"good" if c["passed"] else "bad"}">{"passed" if c["passed"] else "FAILED"}: {_e(c["message"])}</li>'
             for c in gate.get("checks", [])
         )
-        gate_html = f"<section><h2>CI gate (on the {_e(gate.get('on'))})</h2><ul>{items}</ul></section>"
+        on = "the lower bound of the 95% interval" if gate.get("on") == "lower-bound" else "the mean or pass rate"
+        gate_html = f"<section><h2>CI gate (on {on})</h2><ul>{items}</ul></section>"
     status_html = ""
     if payload.get("interrupted"):
         status_html += '<p class="bad">Interrupted: not every trace was graded.</p>'

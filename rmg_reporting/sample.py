@@ -34,7 +34,7 @@ BORDERLINE = 12
 STRATUM = 0.1
 #: Characters kept of each text (the report shows the first `PREVIEW_CHARS` and expands to the rest).
 FULL_CHARS = 4000
-PREVIEW_CHARS = 240
+PREVIEW_CHARS = 160
 SEED = 20260501
 
 
