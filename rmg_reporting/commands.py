@@ -35,7 +35,8 @@ def compare_command(a: str, b: str, as_json: bool, html_path: Optional[str], fai
       rmg eval traces.jsonl -g similarity -s graders.similarity.algorithm=jaccard -o b.jsonl --summary-json b.json
       rmg compare a.json b.json --fail-if-worse
     """
-    from .paired import compare_paired, load_side, render_paired, render_paired_html
+    from .compare_html import render_paired_html
+    from .paired import compare_paired, load_side, render_paired
 
     try:
         side_a, side_b = load_side(a), load_side(b)
