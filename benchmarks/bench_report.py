@@ -49,6 +49,10 @@ SCORES = ("similarity", "relevance", "overall")
 CHUNK = 1000
 
 
+#: Seconds spent in each observer over the last `build_report`: statistics (the baseline) vs breakdowns + sample.
+SPENT: dict[str, float] = {}
+
+
 def build_report(n: int, path: Path) -> float:
     """Feed ``n`` synthetic graded traces through the report's collectors and write the report; seconds taken."""
     rng = random.Random(11)
@@ -82,9 +86,14 @@ def build_report(n: int, path: Path) -> float:
         for record in records:
             summary.scores[record.name].add(record)
         summary.cases += len(cases)
+        t0 = time.perf_counter()
         collector(cases, records)
+        t1 = time.perf_counter()
         groups(cases, records)
         sampler(cases, records)
+        t2 = time.perf_counter()
+        SPENT["statistics"] = SPENT.get("statistics", 0.0) + t1 - t0
+        SPENT["breakdowns+sample"] = SPENT.get("breakdowns+sample", 0.0) + t2 - t1
     described = collector.describe()
     summary.attach_statistics({k: d.as_dict() for k, d in described.items()})
     payload = summary_payload(summary, exit_code=0, breakdowns=groups.breakdowns(), report_settings=settings.as_dict())
@@ -137,7 +146,11 @@ def main() -> None:
         built = {}
         for label, n in (("baseline", args.small), ("big", args.big)):
             report = work / f"report-{n}.html"
+            SPENT.clear()
             built[label] = (n, report, build_report(n, report))
+        stats_us, extra_us = (SPENT[k] / args.big * 1e6 for k in ("statistics", "breakdowns+sample"))
+        print(f"observer cost at {args.big:,} traces (3 scores, 2 breakdown fields): statistics {stats_us:.1f} µs/trace "
+              f"(baseline), breakdowns + failure sample {extra_us:.1f} µs/trace (x{extra_us / stats_us:.2f})")
         # Alternate the two files, best of 5 each, so a burst of load on the shared machine hits both alike.
         best = {label: float("inf") for label in built}
         probes = {label: probe_copy(report, work) for label, (_, report, _) in built.items()}
