@@ -27,7 +27,7 @@ from .collector import RunCollector
 from .gate import EXIT_GATE, GateResult, check_pass_thresholds, check_score_names, evaluate_gate, parse_thresholds
 from .groups import GroupCollector
 from .sample import FailureSampler
-from .settings import report_settings
+from .settings import metadata_field, report_settings
 from .usage import grader_usage
 from .wide import WideExport, wide_format
 
@@ -103,7 +103,7 @@ class ReportingObserver(RunObserver):
         self.wide: Optional[WideExport] = None
         if wide:
             columns = list(self.settings.group_by)
-            columns += [c for c in report_settings({"group_by": list(wide_columns)}, "--wide-column").group_by if c not in columns]
+            columns += [c for c in (metadata_field(w, "--wide-column") for w in wide_columns) if c not in columns]
             self.wide = WideExport(wide, scores, columns)
         self.collector = RunCollector(worst=0)
         self.groups = GroupCollector(self.settings)

@@ -74,7 +74,8 @@ def parse_prices(table: Any, specs: Sequence[str], where: str) -> dict[str, tupl
     return out
 
 
-def _group_field(spec: Any, where: str) -> str:
+def metadata_field(spec: Any, where: str) -> str:
+    """``spec`` if it names a metadata field (``metadata.KEY``), else a `ConfigError` naming ``where`` and the form."""
     if not isinstance(spec, str) or not spec.startswith("metadata.") or spec == "metadata.":
         raise ConfigError(
             f"{where} {spec!r}: a breakdown is a metadata field written metadata.KEY, "
@@ -119,8 +120,8 @@ def report_settings(
         fields = [fields]
     if not isinstance(fields, list):
         raise ConfigError(f"{where} group_by must be a list of fields, e.g. group_by = [\"metadata.app\"]")
-    chosen = [_group_field(f, f"{where} group_by") for f in fields]
-    chosen += [_group_field(f, "--group-by") for f in group_by if f not in chosen]
+    chosen = [metadata_field(f, f"{where} group_by") for f in fields]
+    chosen += [metadata_field(f, "--group-by") for f in group_by if f not in chosen]
     table_thresholds = table.get("thresholds", {})
     if not isinstance(table_thresholds, dict):
         raise ConfigError(f"{where} thresholds must be a table, e.g. thresholds = {{ relevance = 0.5 }}")
