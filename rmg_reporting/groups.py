@@ -15,9 +15,11 @@ from typing import Any, Optional, Sequence
 
 from rmg_core import EvalCase, ScoreRecord
 
-from .settings import MAX_GROUPS, OTHER_GROUP, ReportSettings, group_value
+from .settings import MAX_GROUPS, OTHER_GROUP, ReportSettings, group_label, metadata_value
 from .stats import ValueStore, describe, pass_rate
 
+#: Raw values whose labels are remembered per field (the rest are worked out each time).
+_KNOWN_LABELS = 1000
 #: Up to this many values a group's interval is a bootstrap; above it, normal (groups are many, time is short).
 GROUP_BOOTSTRAP_MAX_N = 500
 
@@ -54,12 +56,20 @@ class GroupCollector:
         self.settings = settings
         self.fields = list(settings.group_by)
         self.groups: list[dict[str, _Group]] = [{} for _ in self.fields]
+        self._keys = [path.split(".")[1:] for path in self.fields]
+        self._known: list[dict[str, str]] = [{} for _ in self.fields]
 
     def labels(self, case: Optional[EvalCase]) -> list[str]:
         """The group of ``case`` under each field (an unkept value is `OTHER_GROUP`)."""
         out = []
-        for groups, path in zip(self.groups, self.fields):
-            label = group_value(case, path)
+        for groups, keys, known in zip(self.groups, self._keys, self._known):
+            value = metadata_value(case, keys)
+            # Labels of string values are remembered (bounded): most traces repeat a few app names.
+            label = known.get(value) if type(value) is str else None
+            if label is None:
+                label = group_label(value)
+                if type(value) is str and len(known) < _KNOWN_LABELS:
+                    known[value] = label
             if label not in groups and len(groups) >= MAX_GROUPS:
                 label = OTHER_GROUP
             out.append(label)
@@ -68,7 +78,7 @@ class GroupCollector:
     def __call__(self, cases: Sequence[EvalCase], records: Sequence[ScoreRecord]) -> None:
         if not self.fields:
             return
-        by_id: dict[str, list[_Group]] = {}
+        row_of: dict[str, tuple[_Group, ...]] = {}
         for case in cases:
             row = []
             for groups, label in zip(self.groups, self.labels(case)):
@@ -77,21 +87,32 @@ class GroupCollector:
                     group = groups[label] = _Group()
                 group.cases += 1
                 row.append(group)
-            by_id[case.id] = row
+            row_of[case.id] = tuple(row)
+        # Values are bucketed by row (the combination of a trace's groups: few distinct ones) and handed to
+        # each group's array in bulk, so a record costs two dictionary lookups whatever the number of fields.
+        buckets: dict[tuple[str, tuple[_Group, ...]], list[Any]] = {}
+        name: Optional[str] = None
         for record in records:
-            row = by_id.get(record.trace_id)
+            row = row_of.get(record.trace_id)
             if row is None:
                 continue
-            kind = record.kind
+            name = record.name
+            bucket = buckets.get((name, row))
+            if bucket is None:
+                bucket = buckets[(name, row)] = [[], 0, 0]
             value = record.value
+            if type(value) is float or isinstance(value, int) and not isinstance(value, bool):
+                bucket[0].append(value)
+            elif record.kind == "error":
+                bucket[1] += 1
+            elif record.kind == "not_applicable":
+                bucket[2] += 1
+        for (score, row), (values, errors, not_applicable) in buckets.items():
             for group in row:
-                cell = group.cell(record.name)
-                if kind == "error":
-                    cell.errors += 1
-                elif kind == "not_applicable":
-                    cell.not_applicable += 1
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    cell.values.append(value)
+                cell = group.cell(score)
+                cell.values.raw.extend(values)
+                cell.errors += errors
+                cell.not_applicable += not_applicable
 
     def breakdowns(self) -> list[dict[str, Any]]:
         """Per field, each group (largest first) with each score's count, mean and interval, and pass rate."""

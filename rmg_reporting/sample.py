@@ -1,10 +1,11 @@
 """The report's failure sample: failing and borderline cases drawn across score levels, not the lowest ties.
 
-Per score, values are split into strata 0.1 wide (``floor(value * 10)``;
-at most `MAX_STRATA` strata, further ones share one).  Each stratum keeps a
-uniform random sample of `PER_STRATUM` cases (reservoir sampling, seeded, so
-a run gives the same sample every time); a case's texts are only built when
-it enters a reservoir, so a 200,000-trace run builds a few thousand.
+Per score, values are split into strata 0.1 wide (``floor(value / 0.1)``;
+at most `MAX_STRATA` strata, a value beyond them joins the nearest).  Each
+stratum keeps a uniform random sample of `PER_STRATUM` cases (reservoir
+sampling, Li's Algorithm L, seeded, so a run gives the same sample every
+time); a case's texts are only built when it enters a reservoir, so a
+200,000-trace run builds a few thousand.
 
 At the end of the run the kept cases are labelled against the score's pass
 threshold ``t`` (``--threshold``): **failing** below ``t``, **borderline**
@@ -64,36 +65,40 @@ class SampledCase:
         return dict(self.__dict__)
 
 
-def _stratum(value: float) -> int:
-    return math.floor(value / STRATUM)
+class _Stratum:
+    """One stratum's reservoir: Li's "Algorithm L", which draws how many values to skip before the next
+    one is kept, so a value that is not kept costs a counter and a comparison, not a random number."""
 
+    __slots__ = ("seen", "next_at", "weight", "kept")
 
-class _Reservoirs:
-    """One score's strata, each with its seen count and kept cases."""
+    def __init__(self) -> None:
+        self.seen = 0
+        self.next_at = 0  # the count at which the next value is kept, once the reservoir is full
+        self.weight = 1.0
+        self.kept: list[SampledCase] = []
 
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.seen: dict[int, int] = {}
-        self.kept: dict[int, list[SampledCase]] = {}
-
-    def slot(self, value: float) -> tuple[int, int]:
-        """(stratum, index to store at) for a new value; index -1 means "not kept"."""
-        key = _stratum(value)
-        if key not in self.seen and len(self.seen) >= MAX_STRATA:
-            key = min(self.seen, key=lambda k: abs(k - key))  # the nearest kept stratum
-        n = self.seen.get(key, 0) + 1
-        self.seen[key] = n
+    def admit(self, rng: random.Random) -> int:
+        """The slot for the value just counted (``seen`` of them so far), or -1 when it is not kept."""
+        n = self.seen
         if n <= PER_STRATUM:
-            return key, n - 1
-        j = self.rng.randrange(n)
-        return key, j if j < PER_STRATUM else -1
+            if n == PER_STRATUM:
+                self._skip(rng)
+            return n - 1
+        if n < self.next_at:
+            return -1
+        self._skip(rng)
+        return rng.randrange(PER_STRATUM)
 
-    def store(self, key: int, index: int, case: SampledCase) -> None:
-        kept = self.kept.setdefault(key, [])
-        if index < len(kept):
-            kept[index] = case
+    def _skip(self, rng: random.Random) -> None:
+        self.weight *= math.exp(math.log(1.0 - rng.random()) / PER_STRATUM)
+        gap = math.floor(math.log(1.0 - rng.random()) / math.log1p(-self.weight)) if self.weight < 1.0 else 0
+        self.next_at = self.seen + gap + 1
+
+    def store(self, index: int, case: SampledCase) -> None:
+        if index < len(self.kept):
+            self.kept[index] = case
         else:
-            kept.append(case)
+            self.kept.append(case)
 
 
 class FailureSampler:
@@ -101,21 +106,35 @@ class FailureSampler:
 
     def __init__(self, group_labels: Any = None, seed: int = SEED) -> None:
         self.rng = random.Random(seed)
-        self.scores: dict[str, _Reservoirs] = {}
+        #: score name -> stratum (floor(value / STRATUM)) -> its reservoir
+        self.scores: dict[str, dict[int, _Stratum]] = {}
         #: ``case -> {field: label}`` (the breakdown groups shown with each case), or None.
         self.group_labels = group_labels
 
     def __call__(self, cases: Sequence[EvalCase], records: Sequence[ScoreRecord]) -> None:
         by_id: Optional[dict[str, EvalCase]] = None
         texts: dict[str, tuple[str, str, str, dict[str, str]]] = {}
+        rng, floor = self.rng, math.floor
+        name: Optional[str] = None
+        strata: dict[int, _Stratum] = {}
         for record in records:
             value = record.value
-            if record.kind != "score" and record.kind != "rank" or not isinstance(value, (int, float)) or isinstance(value, bool):
-                continue
-            reservoirs = self.scores.get(record.name)
-            if reservoirs is None:
-                reservoirs = self.scores[record.name] = _Reservoirs(self.rng)
-            key, index = reservoirs.slot(value)
+            if not (type(value) is float or isinstance(value, int) and not isinstance(value, bool)):
+                continue  # errors, not-applicable, listwise ranks
+            if record.name != name:
+                name = record.name
+                strata = self.scores.setdefault(name, {})
+            key = floor(value / STRATUM)
+            stratum = strata.get(key)
+            if stratum is None:
+                if len(strata) >= MAX_STRATA:
+                    stratum = strata[min(strata, key=lambda k: abs(k - key))]  # the nearest kept stratum
+                else:
+                    stratum = strata[key] = _Stratum()
+            stratum.seen += 1
+            if stratum.seen > PER_STRATUM and stratum.seen < stratum.next_at:
+                continue  # the common case at scale: not kept, nothing else to do
+            index = stratum.admit(rng)
             if index < 0:
                 continue
             if by_id is None:
@@ -129,8 +148,8 @@ class FailureSampler:
                     clip(answer_text(case.expected)) if case else "",
                     dict(self.group_labels(case)) if self.group_labels and case else {},
                 )
-            reservoirs.store(key, index, SampledCase(
-                score=record.name, value=float(value), trace_id=record.trace_id, observation_id=record.observation_id,
+            stratum.store(index, SampledCase(
+                score=name, value=float(value), trace_id=record.trace_id, observation_id=record.observation_id,
                 input=shown[0], prediction=shown[1], reference=shown[2], reason=clip(record.comment or ""), groups=shown[3],
             ))
 
@@ -140,8 +159,8 @@ class FailureSampler:
         ``threshold`` is the pass threshold; without one, ``cut`` (the run's
         25th percentile) marks failing cases (at or below it).
         """
-        reservoirs = self.scores.get(name)
-        if reservoirs is None:
+        strata = self.scores.get(name)
+        if strata is None:
             return []
         if threshold is not None:
             def failing(v: float) -> bool:
@@ -160,14 +179,14 @@ class FailureSampler:
         out: list[SampledCase] = []
         for label, wanted, limit in (("failing", failing, FAILING), ("borderline", borderline, BORDERLINE)):
             # Each reservoir is in random order already: take from its front.
-            strata = [[c for c in reservoirs.kept[k] if wanted(c.value)] for k in sorted(reservoirs.kept)]
-            strata = [s for s in strata if s]
+            levels = [[c for c in strata[k].kept if wanted(c.value)] for k in sorted(strata)]
+            levels = [level for level in levels if level]
             picked: list[SampledCase] = []
             depth = 0
-            while len(picked) < limit and any(depth < len(s) for s in strata):
-                for s in strata:  # round-robin: one from each level of failure in turn
-                    if depth < len(s) and len(picked) < limit:
-                        picked.append(s[depth])
+            while len(picked) < limit and any(depth < len(level) for level in levels):
+                for level in levels:  # round-robin: one from each level of failure in turn
+                    if depth < len(level) and len(picked) < limit:
+                        picked.append(level[depth])
                 depth += 1
             for case in sorted(picked, key=lambda c: (c.value, c.trace_id)):
                 case.status = label

@@ -134,19 +134,28 @@ def report_settings(
                           prices=parse_prices(table.get("prices", {}), prices, where))
 
 
-def group_value(case: Optional[EvalCase], path: str) -> str:
-    """The group a case falls in for breakdown field ``path`` (``metadata.app``), as short text."""
-    if case is None:
+def metadata_value(case: Optional[EvalCase], keys: Sequence[str]) -> Any:
+    """The value at ``keys`` in a case's metadata, or None."""
+    node: Any = case.metadata if case is not None else None
+    for key in keys:
+        if not isinstance(node, dict):  # dict, not typing.Mapping: this runs per trace and field
+            return None
+        node = node.get(key)
+    return node
+
+
+def group_label(value: Any) -> str:
+    """A metadata value as a group label: one printable line of at most `GROUP_CHARS` characters."""
+    if value is None:
         return MISSING_GROUP
-    node: Any = case.metadata
-    for key in path.split(".")[1:]:
-        if isinstance(node, Mapping) and key in node:
-            node = node[key]
-        else:
-            return MISSING_GROUP
-    if node is None:
-        return MISSING_GROUP
-    text = node if isinstance(node, str) else str(node).lower() if isinstance(node, bool) else str(node)
+    text = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    if len(text) <= GROUP_CHARS and text.isprintable() and "  " not in text and text == text.strip():
+        return text  # the usual label ("docs-qa"), checked in C: no per-character work
     # One printable line, bounded: a label reaches terminals, tables and JSON, and trace text is hostile.
     text = "".join(ch if ch.isprintable() else "\ufffd" for ch in " ".join(text.split()))
     return text[:GROUP_CHARS] + ("…" if len(text) > GROUP_CHARS else "")
+
+
+def group_value(case: Optional[EvalCase], path: str) -> str:
+    """The group a case falls in for breakdown field ``path`` (``metadata.app``), as short text."""
+    return group_label(metadata_value(case, path.split(".")[1:]))

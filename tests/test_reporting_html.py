@@ -229,3 +229,25 @@ def test_report_of_an_errors_only_run(tmp_path: Path, test_host: Any) -> None:
     text = report.read_text(encoding="utf-8")
     assert "No failing or borderline cases." in text and "gate failed" in text and text.count('class="bar"') == 20
     assert re.search(r'<td class="n"><b>5</b></td><td><div class="text">grader &#x27;exact&#x27; needs field', text)
+
+
+@pytest.mark.integration
+def test_report_of_a_langfuse_run_links_traces_to_their_project(tmp_path: Path, test_host: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fake_langfuse import FakeLangfuse
+
+    with FakeLangfuse(project_id="proj-42") as fake:
+        fake.seed_traces(30)
+        base = fake.base_url
+        monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", fake.public_key)
+        monkeypatch.setenv("LANGFUSE_SECRET_KEY", fake.secret_key)
+        report = tmp_path / "r.html"
+        out = CliRunner().invoke(build_cli(test_host), [
+            "eval", "--source", "langfuse", "-s", f"source.base_url={fake.base_url}", "-g", "length", "-q",
+            "--threshold", "length=0.9", "--report", str(report), "--summary-json", str(tmp_path / "s.json"),
+        ], obj=test_host)
+        assert out.exit_code == 0, out.output
+        assert not fake.violations()
+    template = json.loads((tmp_path / "s.json").read_text())["trace_url"]
+    assert template == f"{base}/project/proj-42/traces/{{trace_id}}"
+    links = re.findall(r'<a href="([^"]+)" target="_blank" rel="noopener noreferrer">', report.read_text())
+    assert links and all(link.startswith(f"{base}/project/proj-42/traces/") for link in links)
