@@ -86,9 +86,10 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
 
 
 def _has_workers_option() -> bool:
-    from rmg_core.cli import eval_command
+    from rmg_core import load_plugins
+    from rmg_core.cli import build_cli
 
-    return any("--workers" in p.opts for p in eval_command.params)
+    return any("--workers" in getattr(p, "opts", ()) for p in build_cli(load_plugins()).commands["eval"].params)
 
 
 def run_cli(args: list[str]) -> None:
@@ -103,11 +104,10 @@ def run_cli(args: list[str]) -> None:
 
 def baseline(traces: Path) -> tuple[Callable[[], None], int]:
     """The runner `rmg eval` would build, and the traces' grader fields, read beforehand."""
-    from rmg_core.cli import assemble_config
-    from rmg_core.config import build_components
     from rmg_core import EvalCase, load_plugins
+    from rmg_core.config import assemble_config, build_components
 
-    config = assemble_config(str(traces), None, None, ("similarity", "relevance"), ("weighted_sum",), (), (), (), None, None)
+    config = assemble_config(path=str(traces), graders=("similarity", "relevance"), aggregators=("weighted_sum",))
     built = build_components(load_plugins(), config)
 
     async def read() -> list[dict[str, Any]]:
