@@ -146,21 +146,10 @@ class ScoreColumn:
             else:  # pragma: no cover - the runner only hands out checked results
                 raise TypeError(f"not a grader result: {result!r}")
             append(build({
-                "trace_id": trace_id,
-                "observation_id": observation_id,
-                "name": name,
-                "value": value,
-                "data_type": data_type,
-                "comment": comment or None,
-                "score_id": sid,
-                "timestamp": timestamp,
-                "kind": kind,
-                "error": error,
-                "component": component,
-                "grader": plugin,
-                "grader_version": version,
-                "config_fingerprint": fingerprint,
-                "metadata": result.metadata,
+                "trace_id": trace_id, "observation_id": observation_id, "name": name, "value": value,
+                "data_type": data_type, "comment": comment or None, "score_id": sid, "timestamp": timestamp,
+                "kind": kind, "error": error, "component": component, "grader": plugin, "grader_version": version,
+                "config_fingerprint": fingerprint, "metadata": result.metadata,
             }))
         return out
 

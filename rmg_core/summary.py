@@ -51,7 +51,8 @@ class ScoreStats:
                 self.skipped += 1
         if values:
             self.scored += len(values)
-            # sum() from the running total adds in the same order as one by one would.
+            # sum() from the running total adds in the order one by one would (Python 3.12+
+            # compensates the rounding of float sums: a total as exact or more).
             self.total = sum(values, self.total)
             self.minimum = min(self.minimum, min(values))
             self.maximum = max(self.maximum, max(values))
