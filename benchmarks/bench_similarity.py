@@ -12,6 +12,10 @@ overlapping pairs) it measures, in the same process and run:
   ``GradingRunner`` (pairs/s) — target >= 25,000 pairs/s;
 * **scikit-learn baseline**: one ``TfidfVectorizer`` fitted over the whole
   batch plus the row-wise cosine — the ratio rmg/baseline, target >= 0.7;
+* **rmg eval**: the same pairs as a JSONL file (``output`` and ``expected``)
+  through ``rmg eval FILE -g similarity -o OUT -q``, called in this process
+  after a warm-up: reading, grading, building records and writing the scores
+  — the ratio rmg eval/baseline, target >= 1.0;
 * **OpenJudge** 0.2.4 (``SimilarityGrader(algorithm="cosine")`` through its
   ``GradingRunner``, in its own venv via benchmarks/peers) — the ratio
   rmg/OpenJudge, target >= 40.  OpenJudge is run on the first
@@ -45,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 TARGET_PAIRS_PER_S = 25_000
 TARGET_VS_SKLEARN = 0.7
 TARGET_VS_OPENJUDGE = 40.0
+TARGET_CLI_VS_SKLEARN = 1.0
 
 _ONSETS = ("b c d f g h j k l m n p r s t v w y z bl br ch cl cr dr fl fr gl gr pl pr sh sl sm sp st str th tr wh").split()
 _VOWELS = ("a e i o u a e i o ai ea ee ie oa oo ou ay").split()
@@ -144,6 +149,32 @@ def measure_rmg(pairs: list[tuple[str, str]], repeat: int) -> tuple[float, list[
     return seconds, [r.score for r in column]
 
 
+def measure_cli(pairs: list[tuple[str, str]], repeat: int) -> float:
+    """``rmg eval PAIRS.jsonl -g similarity -o OUT -q`` in this process: reading, grading, records, writing."""
+    from rmg_core.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        traces, out = Path(tmp) / "pairs.jsonl", Path(tmp) / "scores.jsonl"
+        with traces.open("w", encoding="utf-8") as handle:
+            for i, (p, r) in enumerate(pairs):
+                handle.write(json.dumps({"id": f"pair-{i}", "output": p, "expected": r}) + "\n")
+        args = ["eval", str(traces), "-g", "similarity", "-s", "graders.similarity.algorithm=cosine", "-o", str(out), "-q"]
+
+        def run() -> None:
+            try:
+                main(args)
+            except SystemExit as exc:
+                if exc.code not in (0, None):
+                    raise RuntimeError(f"rmg {' '.join(args)} exited {exc.code}") from None
+
+        seconds, _ = _best(run, repeat)
+        with out.open(encoding="utf-8") as handle:
+            written = sum(1 for _ in handle)
+    if written != len(pairs):
+        raise SystemExit(f"rmg eval wrote {written} scores for {len(pairs)} pairs")
+    return seconds
+
+
 def measure_sklearn(pairs: list[tuple[str, str]], repeat: int) -> tuple[float, Any]:
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -198,18 +229,24 @@ def main(argv: list[str] | None = None) -> int:
     words = [len(p.split()) + len(r.split()) for p, r in pairs]
     report: dict[str, Any] = {"n": args.n, "pinned_cpu": cpu, "mean_words_per_pair": sum(words) / len(words)}
 
+    os.environ.setdefault("RMG_DISABLE_PLUGINS", "broken_import,bad_hook,bad_signature")
+    report["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
     rmg_s, rmg_scores = measure_rmg(pairs, args.repeat)
     sk_s, _ = measure_sklearn(pairs, args.repeat)
-    rmg_rate, sk_rate = args.n / rmg_s, args.n / sk_s
+    cli_s = measure_cli(pairs, args.repeat)
+    rmg_rate, sk_rate, cli_rate = args.n / rmg_s, args.n / sk_s, args.n / cli_s
     report.update({
         "rmg_pairs_per_s": rmg_rate,
         "sklearn_pairs_per_s": sk_rate,
         "ratio_vs_sklearn": rmg_rate / sk_rate,
+        "rmg_eval_pairs_per_s": cli_rate,
+        "rmg_eval_ratio_vs_sklearn": cli_rate / sk_rate,
         "rmg_mean_score": sum(rmg_scores) / len(rmg_scores),
     })
     checks = {
         "rmg_pairs_per_s": rmg_rate >= TARGET_PAIRS_PER_S,
         "ratio_vs_sklearn": rmg_rate / sk_rate >= TARGET_VS_SKLEARN,
+        "rmg_eval_ratio_vs_sklearn": cli_rate / sk_rate >= TARGET_CLI_VS_SKLEARN,
     }
     if not args.no_openjudge:
         limit = min(args.openjudge_n, args.n)
@@ -227,12 +264,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report))
     else:
         print(f"similarity (cosine) benchmark: {args.n} pairs, ~{report['mean_words_per_pair']:.0f} words/pair, "
-              f"pinned to CPU {cpu}, best of {args.repeat}")
+              f"pinned to CPU {cpu}, best of {args.repeat}, load average {report['load_average']}")
         print(f"  rmg GradingRunner      {rmg_rate:>12,.0f} pairs/s   target >= {TARGET_PAIRS_PER_S:,}   "
               f"{report['checks']['rmg_pairs_per_s']}")
         print(f"  scikit-learn baseline  {sk_rate:>12,.0f} pairs/s")
         print(f"  ratio rmg / sklearn    {rmg_rate / sk_rate:>12.2f}x         target >= {TARGET_VS_SKLEARN}   "
               f"{report['checks']['ratio_vs_sklearn']}")
+        print(f"  rmg eval (JSONL in and out) {cli_rate:>7,.0f} pairs/s")
+        print(f"  ratio rmg eval / sklearn {cli_rate / sk_rate:>10.2f}x         target >= {TARGET_CLI_VS_SKLEARN}   "
+              f"{report['checks']['rmg_eval_ratio_vs_sklearn']}")
         if not args.no_openjudge:
             print(f"  OpenJudge {report['openjudge_version']} runner {report['openjudge_pairs_per_s']:>9,.0f} pairs/s"
                   f"   (on the first {report['openjudge_n']} pairs)")

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence
 
 from .cases import CaseError, EvalCase
 from .components import Aggregator, Grader, Sink, Source
 from .errors import RmgError
-from .records import ScoreRecord, record_from_result
+from .records import ScoreColumn, ScoreRecord
 from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults
 from .summary import RunSummary, ScoreStats, SinkTally
 
@@ -29,39 +28,22 @@ ProgressFn = Callable[[RunSummary], None]
 ChunkObserver = Callable[[Sequence[EvalCase], Sequence[ScoreRecord]], None]
 
 
-@dataclass
-class _Identity:
-    component: str
-    plugin: str
-    version: str
-    fingerprint: str
+def _column(component: Literal["grader", "aggregator"], name: str, obj: Grader | Aggregator) -> ScoreColumn:
+    return ScoreColumn(name, component, type(obj).name or type(obj).__name__, str(obj.version), obj.fingerprint())
 
 
-def _identity(component: str, obj: Grader | Aggregator) -> _Identity:
-    return _Identity(component, type(obj).name or type(obj).__name__, str(obj.version), obj.fingerprint())
+def records_for(cases: Sequence[EvalCase], results: RunResults, columns: dict[str, ScoreColumn]) -> list[ScoreRecord]:
+    """All score records of a graded chunk: each score name's records in turn, one run of ``len(cases)`` each.
 
-
-def records_for(cases: Sequence[EvalCase], results: RunResults, identities: dict[str, _Identity]) -> list[ScoreRecord]:
-    """All score records of a graded chunk: each case's grader scores, then its aggregates."""
+    ``columns`` maps each key of ``results`` (a grader's score name, or
+    ``aggregated_<name>``) to the `ScoreColumn` its records are built with.
+    """
+    trace_ids = [case.id for case in cases]
+    observation_ids = [case.observation_id for case in cases]
+    timestamps = [case.timestamp for case in cases]
     out: list[ScoreRecord] = []
     for key, column in results.items():
-        is_agg = key.startswith(AGGREGATED_PREFIX)
-        name = key[len(AGGREGATED_PREFIX):] if is_agg else key
-        ident = identities[key]
-        for case, result in zip(cases, column):
-            out.append(
-                record_from_result(
-                    result,
-                    trace_id=case.id,
-                    name=name,
-                    timestamp=case.timestamp,
-                    observation_id=case.observation_id,
-                    component=ident.component,  # type: ignore[arg-type]
-                    plugin=ident.plugin,
-                    version=ident.version,
-                    fingerprint=ident.fingerprint,
-                )
-            )
+        out += columns[key].records(column, trace_ids, observation_ids, timestamps)
     return out
 
 
@@ -84,12 +66,12 @@ async def run_evaluation(
     summary = RunSummary()
     names = list(sink_names or [type(s).name or type(s).__name__ for s in sinks])
     summary.sinks = [SinkTally(n) for n in names]
-    identities: dict[str, _Identity] = {}
+    columns: dict[str, ScoreColumn] = {}
     for plan_name, grader in runner.graders.items():
-        identities[plan_name] = _identity("grader", grader)
+        columns[plan_name] = _column("grader", plan_name, grader)
         summary.scores[plan_name] = ScoreStats(plan_name, "grader")
     for agg_name, agg in runner.aggregators.items():
-        identities[AGGREGATED_PREFIX + agg_name] = _identity("aggregator", agg)
+        columns[AGGREGATED_PREFIX + agg_name] = _column("aggregator", agg_name, agg)
         summary.scores[agg_name] = ScoreStats(agg_name, "aggregator")
 
     # Chunks graded but not yet through every sink, and how many sinks are done with the first:
@@ -126,9 +108,11 @@ async def run_evaluation(
         try:
             while (chunk := await to_grade.get()) is not _DONE:
                 results = await runner.arun([case.grader_fields() for case in chunk])
-                records = records_for(chunk, results, identities)
-                for record in records:
-                    summary.scores[record.name].add(record)
+                records = records_for(chunk, results, columns)
+                # Records come in one run of len(chunk) per score name: count each run at once.
+                for start in range(0, len(records), len(chunk)):
+                    run = records[start:start + len(chunk)]
+                    summary.scores[run[0].name].add_all(run)
                 for observe in observers:
                     observe(chunk, records)
                 summary.cases += len(chunk)

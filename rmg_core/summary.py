@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from .cases import CaseError
 from .printable import printable
@@ -40,22 +40,35 @@ class ScoreStats:
     gave_up: Optional[str] = None
 
     def add(self, record: ScoreRecord) -> None:
-        if record.kind == "error":
-            self.errors += 1
-            message = (record.error or "")[:200]
-            if record.metadata.get(GAVE_UP) and self.gave_up is None:
-                self.gave_up = message
-            if message in self.error_messages or len(self.error_messages) < KEEP_PROBLEMS:
-                self.error_messages[message] = self.error_messages.get(message, 0) + 1
-            return
-        value = record.value
-        if isinstance(value, (int, float)):
-            self.scored += 1
-            self.total += value
-            self.minimum = min(self.minimum, value)
-            self.maximum = max(self.maximum, value)
-        else:
-            self.skipped += 1
+        self.add_all((record,))
+
+    def add_all(self, records: Sequence[ScoreRecord]) -> None:
+        """Count a run of records of this score at once (the pipeline passes one per chunk)."""
+        values: list[float] = []
+        for record in records:
+            if record.kind == "error":
+                self._add_error(record)
+                continue
+            value = record.value
+            if isinstance(value, (int, float)):
+                values.append(value)
+            else:
+                self.skipped += 1
+        if values:
+            self.scored += len(values)
+            # sum() from the running total adds in the order one by one would (Python 3.12+
+            # compensates the rounding of float sums: a total as exact or more).
+            self.total = sum(values, self.total)
+            self.minimum = min(self.minimum, min(values))
+            self.maximum = max(self.maximum, max(values))
+
+    def _add_error(self, record: ScoreRecord) -> None:
+        self.errors += 1
+        message = (record.error or "")[:200]
+        if record.metadata.get(GAVE_UP) and self.gave_up is None:
+            self.gave_up = message
+        if message in self.error_messages or len(self.error_messages) < KEEP_PROBLEMS:
+            self.error_messages[message] = self.error_messages.get(message, 0) + 1
 
     @property
     def mean(self) -> Optional[float]:

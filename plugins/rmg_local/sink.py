@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import sys
-from typing import IO, Any, Literal, Optional, Sequence
+from typing import IO, Any, Callable, Literal, Optional, Sequence
 
 from pydantic import Field
 
@@ -34,15 +35,28 @@ class LocalSinkSettings(Settings):
     write_errors: bool = Field(True, description="Write GraderError records (value null, 'error' set).")
 
 
-def record_row(record: ScoreRecord) -> dict[str, Any]:
-    """A record as the JSON object the sink writes (the grader identity goes in metadata)."""
-    metadata = dict(record.metadata)
-    metadata.update(
-        component=record.component,
-        grader=record.grader,
-        grader_version=record.grader_version,
-        config_fingerprint=record.config_fingerprint,
-    )
+def record_row(record: ScoreRecord, stamps: Optional[dict[int, str]] = None) -> dict[str, Any]:
+    """A record as the JSON object the sink writes (the grader identity goes in metadata).
+
+    ``stamps`` caches formatted timestamps by object id, for a batch whose
+    records are all alive while it is used.
+    """
+    timestamp = record.timestamp
+    if timestamp is None:
+        stamp = None
+    elif stamps is None:
+        stamp = timestamp.isoformat()
+    else:
+        stamp = stamps.get(id(timestamp))
+        if stamp is None:
+            stamp = stamps[id(timestamp)] = timestamp.isoformat()
+    metadata = {
+        **record.metadata,
+        "component": record.component,
+        "grader": record.grader,
+        "grader_version": record.grader_version,
+        "config_fingerprint": record.config_fingerprint,
+    }
     return {
         "trace_id": record.trace_id,
         "observation_id": record.observation_id,
@@ -51,11 +65,47 @@ def record_row(record: ScoreRecord) -> dict[str, Any]:
         "data_type": record.data_type,
         "comment": record.comment,
         "score_id": record.score_id,
-        "timestamp": record.timestamp.isoformat() if record.timestamp else None,
+        "timestamp": stamp,
         "kind": record.kind,
         "error": record.error,
         "metadata": metadata,
     }
+
+
+def json_line(row: dict[str, Any]) -> str:
+    """``row`` as one line of compact JSON (UTF-8 text, no spaces), as the JSONL file holds it.
+
+    orjson writes a record ~10x faster than the standard library.  What it
+    cannot write (a lone surrogate, an int beyond 64 bits) is written by the
+    standard library instead, with non-ASCII characters escaped, so the line
+    is still valid UTF-8 JSON.
+    """
+    dumps, options, error = _orjson()
+    try:
+        return dumps(row, default=_json_default, option=options).decode("utf-8")
+    except error:
+        return json.dumps(row, ensure_ascii=True, separators=(",", ":"), default=_json_default)
+
+
+@functools.lru_cache(maxsize=1)
+def _orjson() -> tuple[Callable[..., bytes], int, type[Exception]]:
+    """orjson's encoder, its options and its error, imported on first use (not when the plugin registers)."""
+    import orjson
+
+    # Keys of any type become strings and numpy numbers numbers, as with the
+    # standard library; datetimes and dataclasses inside metadata go through
+    # `_json_default` (their str()), as they always did.
+    options = (orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME
+               | orjson.OPT_PASSTHROUGH_DATACLASS)
+    return orjson.dumps, options, orjson.JSONEncodeError
+
+
+def _json_default(value: Any) -> Any:
+    # A float subclass is a number to the standard library; anything else JSON
+    # has no type for is written as its str(), as it always was.
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
 
 
 class LocalFileSink(Sink):
@@ -108,31 +158,39 @@ class LocalFileSink(Sink):
             await self.open()
         assert self._handle is not None
         report = WriteReport()
+        write_errors = self.settings.write_errors
+        kept = records if write_errors else [r for r in records if not r.is_error]
+        report.skipped = len(records) - len(kept)
         lines = []
-        for record in records:
-            if record.is_error and not self.settings.write_errors:
-                report.skipped += 1
-                continue
-            row = record_row(record)
-            try:
-                if self._csv is not None:
+        if self._csv is not None:
+            for record in kept:
+                row = record_row(record)
+                try:
                     row["metadata"] = json.dumps(row["metadata"], ensure_ascii=False, default=str)
                     self._csv.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
-                else:
-                    lines.append(json.dumps(row, ensure_ascii=False, default=str))
-                report.written += 1
-            except (OSError, ValueError) as exc:
-                report.failed.append(WriteFailure.of(record, f"{type(exc).__name__}: {exc}"))
+                    report.written += 1
+                except (OSError, ValueError) as exc:
+                    report.failed.append(WriteFailure.of(record, f"{type(exc).__name__}: {exc}"))
+        else:
+            # The records of one trace share its timestamp object: format each once.
+            stamps: dict[int, str] = {}
+            append = lines.append
+            for record in kept:
+                try:
+                    append(json_line(record_row(record, stamps)))
+                except (TypeError, ValueError) as exc:
+                    report.failed.append(WriteFailure.of(record, f"{type(exc).__name__}: {exc}"))
+            # Counted once: each assignment to a pydantic field is a Python call.
+            report.written = len(lines)
         try:
             if lines:
                 self._handle.write("\n".join(lines) + "\n")
             self._handle.flush()
         except OSError as exc:
             # Nothing of this batch can be trusted to be on disk.
-            written = [r for r in records if not (r.is_error and not self.settings.write_errors)]
             report.written = 0
             report.failed.extend(WriteFailure.of(r, f"cannot write {self.settings.path!r}: {exc.strerror or exc}")
-                                 for r in written)
+                                 for r in kept)
         return report
 
     def worker_problem(self) -> Optional[str]:
