@@ -13,16 +13,16 @@ from importlib import metadata as _metadata
 
 from .atomic import AtomicFile, atomic_write, partial_path
 from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, case_from_mapping
-from .components import Aggregator, Component, Grader, Settings, Sink, Source, fingerprint, settings_error
+from .components import Aggregator, Component, Executor, Grader, Settings, Sink, Source, fingerprint, settings_error
 from .config import (
-    ComponentConfig, Components, EvalConfig, assemble_config, build_components, expand_env, load_config,
-    parse_config, read_toml,
+    ComponentConfig, Components, EvalConfig, assemble_config, build_aggregator, build_components,
+    build_grader, build_sink, build_source, expand_env, load_config, parse_config, read_toml,
 )
 from .errors import EXIT_CONFIG, ConfigError, OutputError, PluginError, RmgError, SinkError, SourceError, usage_exit
 from .hookspecs import hookimpl, hookspec
 from .http import ResponseTooLarge, bounded_request, parse_retry_after
 from .observers import RunContext, RunObserver
-from .pipeline import ChunkObserver, run_evaluation
+from .pipeline import ChunkObserver, records_for, run_evaluation, score_identities
 from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
 from .printable import printable
 from .records import ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
@@ -43,12 +43,12 @@ __all__ = [
     "AtomicFile", "OutputError", "atomic_write", "check_url_has_no_credentials", "partial_path", "printable",
     "redact_url", "spreadsheet_safe", "url_credentials_problem",
     "AGGREGATED_PREFIX", "Aggregator", "CaseError", "ChunkObserver", "Component", "ComponentConfig", "Components",
-    "ConfigError", "DEFAULT_REFERENCE_KEYS", "ENTRY_POINT_GROUP", "EXIT_CONFIG", "EvalCase", "EvalConfig", "Grader",
+    "ConfigError", "DEFAULT_REFERENCE_KEYS", "ENTRY_POINT_GROUP", "EXIT_CONFIG", "EvalCase", "EvalConfig", "Executor", "Grader",
     "GraderError", "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "KINDS", "PluginError",
     "PluginHost", "PluginInfo", "RESULT_TYPES", "ResponseTooLarge", "RmgError", "RunContext", "RunObserver",
     "RunResults", "RunSummary", "ScoreRecord", "ScoreStats", "Settings", "Sink", "SinkError", "SinkTally", "Source",
     "SourceError", "WriteFailure", "WriteReport", "answer_text", "assemble_config", "bounded_request",
-    "build_components", "case_from_mapping", "check_result", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
-    "load_plugins", "parse_config", "parse_retry_after", "question_text", "read_toml", "record_from_result",
-    "run_evaluation", "run_sync", "sample_fraction", "score_id", "settings_error", "to_text", "usage_exit", "__version__",
+    "build_aggregator", "build_components", "build_grader", "build_sink", "build_source", "case_from_mapping", "check_result", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
+    "load_plugins", "parse_config", "parse_retry_after", "question_text", "read_toml", "record_from_result", "records_for",
+    "run_evaluation", "run_sync", "sample_fraction", "score_identities", "score_id", "settings_error", "to_text", "usage_exit", "__version__",
 ]

@@ -113,11 +113,15 @@ def _check_paths(inputs: list[tuple[str, str]], outputs: list[tuple[str, str]]) 
 
 
 async def _run(host: PluginHost, config: EvalConfig, options: dict[str, Any], quiet: bool,
-               inputs: list[tuple[str, str]]) -> tuple[Any, list[RunObserver], RunContext]:
-    """Build the components and the run's observers, run the pipeline; return the summary, observers and context."""
+               inputs: list[tuple[str, str]], workers: Optional[int] = None) -> tuple[Any, list[RunObserver], RunContext]:
+    """Build the components and the run's observers, run the pipeline (here or on an executor);
+    return the summary, observers and context."""
     from .pipeline import run_evaluation
 
     built = build_components(host, config)
+    # An executor name no plugin registered is an error listing the installed ones, not a run in this process.
+    _ = config.executor.get("plugin") and host.get("executor", config.executor["plugin"])
+    executor = next((e for n in host.names("executor") if (e := host.get("executor", n).choose(config, built, workers))), None)
     run = RunContext(host=host, config=config, components=built, quiet=quiet)
     observers = [o for cls in host.observer_classes() if (o := cls.for_run(options, run)) is not None]
     source_path = config.source.settings.get("path") if config.source is not None else None
@@ -126,12 +130,15 @@ async def _run(host: PluginHost, config: EvalConfig, options: dict[str, Any], qu
     _check_paths(inputs, outputs + [(f"{opt} {path}", path) for o in observers for opt, path in o.output_paths().items()])
     _stop_on_sigterm(asyncio.current_task())
     progress = [o.progress for o in observers]
+    on_progress = (lambda s: [p(s) for p in progress]) if progress else None
     try:
-        summary = await run_evaluation(
-            built.source, built.runner, built.sinks, chunk_size=config.run.chunk_size, sink_names=built.sink_names,
-            observers=[o.observe for o in observers],
-            progress=(lambda s: [p(s) for p in progress]) if progress else None,
-        )
+        if executor is None:
+            summary = await run_evaluation(
+                built.source, built.runner, built.sinks, chunk_size=config.run.chunk_size, sink_names=built.sink_names,
+                observers=[o.observe for o in observers], progress=on_progress,
+            )
+        else:
+            summary = await executor.run(run, observers=[o.observe for o in observers], progress=on_progress)
     finally:
         for observer in observers:
             observer.close()
@@ -167,12 +174,15 @@ def _stop_on_sigterm(task: Optional["asyncio.Task[Any]"]) -> None:
 @click.option("-s", "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. source.limit=100 or graders.similarity.algorithm=jaccard; sinks count from 0 (sinks.0.path).")
 @click.option("--max-concurrency", type=click.IntRange(min=1), help="Most grader calls in flight (I/O-bound graders).")
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Traces graded and written per chunk.")
+@click.option("--workers", type=click.IntRange(min=1), help="Grade in N worker processes (1: in this process). Default: every core when the graders are CPU-bound and the input is large.")
+@click.option("--executor", "executor", metavar="NAME", help="Run work units on this executor (processes, ray, ...; see `rmg plugins`); its settings go in -s executor.KEY=VALUE.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (no progress display).")
 @click.pass_context
 def eval_command(
     ctx: click.Context, path: Optional[str], config_file: Optional[str], source: Optional[str],
     graders: tuple[str, ...], aggregators: tuple[str, ...], outputs: tuple[str, ...], sinks: tuple[str, ...],
-    overrides: tuple[str, ...], max_concurrency: Optional[int], chunk_size: Optional[int], quiet: bool,
+    overrides: tuple[str, ...], max_concurrency: Optional[int], chunk_size: Optional[int],
+    workers: Optional[int], executor: Optional[str], quiet: bool,
     **options: Any,
 ) -> None:
     """Grade traces from PATH (or a source plugin) and write the scores to sinks.
@@ -189,9 +199,10 @@ def eval_command(
         config = assemble_config(
             path=path, config_file=config_file, source=source, graders=graders, aggregators=aggregators,
             outputs=outputs, sinks=sinks, overrides=overrides, max_concurrency=max_concurrency, chunk_size=chunk_size,
+            executor=executor,
         )
         inputs = [(f"the config file {config_file}", config_file)] if config_file else []
-        summary, observers, run = asyncio.run(_run(host, config, options, quiet, inputs))
+        summary, observers, run = asyncio.run(_run(host, config, options, quiet, inputs, workers))
     except RmgError as exc:
         raise usage_exit(str(exc)) from None
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""The contracts plugins implement: graders, aggregators, trace sources, result sinks.
+"""The contracts plugins implement: graders, aggregators, trace sources, result sinks, executors.
 
 Every component is a class with a ``name`` (what users type: ``-g similarity``)
 and a pydantic ``Settings`` model.  ``Component(**settings)`` validates the
@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections import abc
 from datetime import datetime
 from types import UnionType
-from typing import Annotated, Any, AsyncIterator, ClassVar, Mapping, Optional, Sequence, Union, get_args, get_origin
+from typing import Annotated, Any, AsyncIterator, ClassVar, Iterable, Mapping, Optional, Sequence, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, ValidationInfo, field_validator
 
@@ -260,6 +260,23 @@ class Source(Component, ABC):
         """
         return None
 
+    # -- optional: what executors use to read a source on many workers --------------------
+    def partitions(self, target_cases: int) -> Optional[Iterable[dict[str, Any]]]:
+        """Split the source into parts of about ``target_cases`` cases each, or ``None`` (the default).
+
+        Each part is a small JSON-serializable dict (a byte range, a time
+        window) from which `partition` rebuilds a narrowed source on another
+        machine; the same source must always yield the same parts, because a
+        part's unit id is derived from it.  Together the parts yield every
+        case exactly once.  ``None`` means "cannot partition": the executor
+        then reads the source where ``rmg`` runs and ships cases in chunks.
+        """
+        return None
+
+    def partition(self, spec: dict[str, Any]) -> "Source":
+        """A new source of just the part ``spec`` (one item of `partitions`), read where a unit runs."""
+        raise NotImplementedError(f"{type(self).__name__} offers no partitions")
+
 
 class Sink(Component, ABC):
     """Writes score records and says exactly which it could not write.
@@ -269,6 +286,10 @@ class Sink(Component, ABC):
     stored (or handed to the operating system); a sink that buffers flushes
     in ``write``, not only in ``close``.
     """
+
+    #: True when writing the same records twice leaves one copy and many processes may write
+    #: at once, so an executor may run the sink on its workers (``[executor] sinks = "workers"``).
+    runs_on_workers: ClassVar[bool] = False
 
     async def open(self) -> None:
         """Prepare to write (open files, check credentials).  Raise `SinkError` if impossible."""
@@ -301,3 +322,27 @@ class Sink(Component, ABC):
         """
         return None
 
+
+
+class Executor(Component, ABC):
+    """Where a run's work goes when not in this process: local worker processes, a cluster.
+
+    ``rmg eval`` asks each registered executor class, in name order, whether
+    it takes the run (`choose`); the first that does grades it (`run`).
+    Engine plugins subclass ``rmg_executors.UnitExecutor``, which brings the
+    rest: work units, exactly-once writes, lost units counted.
+    """
+
+    @classmethod
+    def choose(cls, config: Any, components: Any, workers: Optional[int]) -> Optional["Executor"]:
+        """This executor for the run (an `EvalConfig` and its `Components`), or ``None`` to leave it.
+
+        ``workers`` is ``--workers N``.  The default takes the run when its
+        ``[executor]`` table names this executor, with the table's other keys as settings.
+        """
+        named = config.executor.get("plugin") == cls.name
+        return cls(**{k: v for k, v in config.executor.items() if k != "plugin"}) if named else None
+
+    @abstractmethod
+    async def run(self, run: Any, observers: Sequence[Any] = (), progress: Any = None) -> Any:
+        """Grade the whole run (a `RunContext`) and return its `RunSummary`; ``observers`` see every graded chunk."""

@@ -22,6 +22,9 @@ weights = { similarity = 0.6, relevance = 0.4 }
 [[sinks]]
 plugin = "local"
 path = "scores.jsonl"
+
+[executor]                            # optional: where work units run (default: this process)
+plugin = "ray"                        # needs rmg[ray]; "processes": every core of this machine
 ```
 
 String values may reference environment variables as ``${NAME}`` or
@@ -30,6 +33,7 @@ String values may reference environment variables as ``${NAME}`` or
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -83,7 +87,12 @@ class EvalConfig(BaseModel):
     worker: dict[str, Any] = Field(default_factory=dict)
     #: The raw ``[report]`` table (breakdowns, thresholds); the reporting observer validates it.
     report: dict[str, Any] = Field(default_factory=dict)
+    #: The ``[executor]`` table (``${ENV}`` expanded); the executor that takes the run reads it.
+    executor: dict[str, Any] = Field(default_factory=dict)
     origin: str = "command line"
+    #: The tables as given, before ``${ENV}`` expansion: what an executor ships to its workers,
+    #: which expand secrets from their own environment.
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
 
 
 def expand_env(value: Any, where: str, environ: Mapping[str, str]) -> Any:
@@ -132,7 +141,7 @@ def _component(table: Any, where: str, environ: Mapping[str, str], grader: bool 
 def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping[str, str]] = None) -> EvalConfig:
     """Validate a config mapping (as read from TOML); errors name ``origin`` and the table."""
     env = os.environ if environ is None else environ
-    known = {"run", "source", "graders", "aggregators", "sinks", "worker", "report"}
+    known = {"run", "source", "graders", "aggregators", "sinks", "worker", "report", "executor"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown table(s) {', '.join(unknown)}; valid tables: {', '.join(sorted(known))}")
@@ -142,7 +151,7 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
         run = RunSettings(**run_table)
     except ValidationError as exc:
         raise settings_error(f"{origin} [run]", RunSettings, exc) from None
-    config = EvalConfig(run=run, origin=origin)
+    config = EvalConfig(run=run, origin=origin, raw=copy.deepcopy(dict(data)))
     worker = data.get("worker", {})
     config.worker = expand_env(worker, f"{origin} [worker]", env)
     report = data.get("report", {})
@@ -163,6 +172,7 @@ def parse_config(data: Mapping[str, Any], origin: str, environ: Optional[Mapping
     for i, table in enumerate(sinks):
         # Numbered from 0, as `-s sinks.N.KEY=VALUE` numbers them.
         config.sinks.append(_component(table, f"{origin} sinks.{i}", env))
+    config.executor = expand_env(data.get("executor", {}), f"{origin} [executor]", env)
     return config
 
 
@@ -304,6 +314,7 @@ def assemble_config(
     overrides: Sequence[str] = (),
     max_concurrency: Optional[int] = None,
     chunk_size: Optional[int] = None,
+    executor: Optional[str] = None,
 ) -> EvalConfig:
     """Merge a config file and command-line options (as ``rmg eval`` takes them) into one validated config.
 
@@ -345,6 +356,10 @@ def assemble_config(
         run["max_concurrency"] = max_concurrency
     if chunk_size is not None:
         run["chunk_size"] = chunk_size
+    if executor:
+        table = data.get("executor")
+        if not (isinstance(table, dict) and table.get("plugin") == executor):
+            data["executor"] = {"plugin": executor}  # another executor's settings would not fit this one
     for assignment in overrides:
         _apply_override(data, assignment, protected)
     config = parse_config(data, origin)
@@ -353,3 +368,4 @@ def assemble_config(
     if not config.graders:
         raise RmgError("no graders: add -g NAME (see `rmg plugins`) or [graders.NAME] tables in -c FILE")
     return config
+

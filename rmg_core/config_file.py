@@ -31,6 +31,7 @@ def check_shapes(data: Mapping[str, Any], origin: str) -> None:
     shapes = {
         "run": "[run] must be a table of run settings, e.g. [run] max_concurrency = 32",
         "worker": "[worker] must be a table of worker settings (interval, overlap, ...)",
+        "executor": "[executor] must be a table, e.g. [executor] plugin = \"ray\"",
         "graders": "[graders] must hold tables like [graders.<name>]",
         "aggregators": "[aggregators] must hold tables like [aggregators.<name>]",
     }

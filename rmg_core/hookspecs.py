@@ -14,7 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .components import Aggregator, Grader, Sink, Source
+    from .components import Aggregator, Executor, Grader, Sink, Source
     from .observers import RunObserver
 
 hookspec = pluggy.HookspecMarker("rmg")
@@ -61,6 +61,20 @@ def register_run_observers(register: Callable[[type[RunObserver]], None]) -> Non
     acts when the run ends (reports, CI gates, progress displays).
 
     :param register: takes a `RunObserver` subclass with a unique ``name``.
+    """
+
+
+@hookspec
+def register_executors(register: Callable[[type[Executor]], None]) -> None:
+    """Call ``register(ExecutorClass)`` for each executor (where work units run) the plugin provides.
+
+    An executor runs ``rmg eval``'s work units somewhere other than the
+    calling process: local worker processes (the built-in ``processes``), a
+    Ray cluster (``rmg[ray]``), your engine.  Users pick one with
+    ``--executor NAME`` or ``[executor] plugin = "NAME"``.  The core never
+    imports an engine: import it in `Executor.open`, not at module level.
+
+    :param register: call it with each `rmg_core.Executor` subclass.
     """
 
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping, Optional
 import pluggy
 
 from . import hookspecs
-from .components import Aggregator, Component, Grader, Sink, Source
+from .components import Aggregator, Component, Executor, Grader, Sink, Source
 from .errors import ConfigError, PluginError
 from .observers import RunObserver
 
@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "source": ("register_sources", Source),
     "sink": ("register_sinks", Sink),
     "observer": ("register_run_observers", RunObserver),
+    "executor": ("register_executors", Executor),
 }
 
 

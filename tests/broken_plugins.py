@@ -19,9 +19,14 @@ SOURCE = Path(__file__).resolve().parent / "plugins"
 BROKEN = ("broken_import", "bad_hook", "bad_signature")
 
 
-def install_on_path(target: Path) -> Path:
-    """Lay the broken plugins out under ``target`` as importable, discoverable distributions."""
-    for project in sorted(SOURCE.iterdir()):
+#: Working test plugins (a CPU-burning grader) that worker processes must find through entry points too.
+WORKING = Path(__file__).resolve().parent / "working_plugins"
+
+
+def install_on_path(target: Path, source: Path = SOURCE) -> Path:
+    """Lay the plugin packages of ``source`` (the broken ones by default) out under ``target``
+    as importable, discoverable distributions."""
+    for project in sorted(source.iterdir()):
         pyproject = project / "pyproject.toml"
         if not pyproject.is_file():
             continue

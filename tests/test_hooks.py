@@ -88,6 +88,19 @@ def test_hook_register_run_observers(tmp_path: Path) -> None:
     assert without.exit_code == 0 and "below" not in without.stderr
 
 
+def test_hook_register_executors(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    rows = [{"id": f"t{i}", "input": f"q {i % 3}", "output": f"a {i % 4}", "expected": "a 1"} for i in range(120)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = {}
+    for executor in ("threads", "local"):
+        out[executor] = tmp_path / f"{executor}.jsonl"
+        _, result = run("register_executors", "eval", str(path), "-g", "similarity", "--executor", executor,
+                        "-s", "executor.unit_cases=25", "-o", str(out[executor]), "-q")
+        assert result.exit_code == 0, result.output
+    assert len(scores(out["threads"])) == 120 and scores(out["threads"]) == scores(out["local"])
+
+
 def test_hook_register_commands() -> None:
     _, result = run("register_commands", "hello", "rmg", builtins=False)
     assert result.exit_code == 0 and result.stdout == "hello rmg\n"

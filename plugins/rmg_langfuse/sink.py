@@ -105,6 +105,8 @@ class LangfuseSink(Sink):
     name = "langfuse"
     Settings = LangfuseSinkSettings
     settings: LangfuseSinkSettings
+    #: Scores are upserted by their deterministic id: a unit written twice leaves one copy of each.
+    runs_on_workers = True
 
     def __init__(self, *, transport: Optional["httpx.AsyncBaseTransport"] = None, **settings: Any) -> None:
         super().__init__(**settings)

@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections import deque
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, AsyncIterator, Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Literal, Optional, Sequence
 
 from pydantic import Field, field_validator, model_validator
 
@@ -212,6 +212,17 @@ class LangfuseSource(Source):
             clone._empty = True
             return clone
         return self._copy(from_timestamp=lo, to_timestamp=hi)
+
+    def partitions(self, target_cases: int) -> Optional[Iterator[dict[str, Any]]]:
+        """Hour-long windows of the configured range, for executors (see `partitions.time_windows`)."""
+        from .partitions import time_windows
+
+        return time_windows(self, target_cases)
+
+    def partition(self, spec: dict[str, Any]) -> "LangfuseSource":
+        from .partitions import window
+
+        return window(self, spec)
 
     def only(self, trace_ids: Sequence[str]) -> "LangfuseSource":
         """Just these traces, looked up one by one (v2: ``?traceId=``; legacy: ``/traces/{id}``).

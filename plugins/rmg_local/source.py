@@ -66,6 +66,9 @@ class LocalFileSource(Source):
     name = "local"
     Settings = LocalSourceSettings
     settings: LocalSourceSettings
+    #: Set on a partition (`partition`): the byte range read and its first line's number.
+    _range: Optional[dict[str, Any]] = None
+    _first_line = 1
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
@@ -85,7 +88,21 @@ class LocalFileSource(Source):
             if n % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)
 
+    def partitions(self, target_cases: int) -> Optional[Iterator[dict[str, Any]]]:
+        from .partitions import jsonl_partitions
+
+        return jsonl_partitions(self, target_cases)
+
+    def partition(self, spec: dict[str, Any]) -> "LocalFileSource":
+        from .partitions import narrowed
+
+        return narrowed(self, spec)
+
     def _open(self) -> IO[str]:
+        if self._range is not None:
+            from .partitions import open_range
+
+            return open_range(self._range)
         if self.settings.path == "-":
             return sys.stdin
         return open(self.settings.path, encoding="utf-8", newline="" if self.format == "csv" else None)
@@ -117,7 +134,7 @@ class LocalFileSource(Source):
     def _jsonl(self, handle: IO[str]) -> Iterator[EvalCase | CaseError]:
         path, keys = self.settings.path, self.settings.reference_keys
         loads = _json_loads()
-        for lineno, line in enumerate(handle, 1):
+        for lineno, line in enumerate(handle, self._first_line):
             if not line.strip():
                 continue
             location = f"{path}:{lineno}"

@@ -1,0 +1,201 @@
+"""The driver of a run on an executor: cut the source into units, merge what comes back, write once per unit.
+
+The driver (the process ``rmg`` runs in) turns the source into `WorkUnit`\\ s —
+partitions when the source offers them, else chunks of cases it reads itself —
+and hands them to the `Executor` at most ``max_in_flight`` at a time, so it
+never holds the dataset.  Results arrive in completion order.  Each unit id is
+merged and written at most once: an engine may run a unit twice (a killed
+worker's unit is retried), and the records of the second run are dropped
+here.  A unit the engine gave up on is counted with its case count and makes
+the exit status non-zero.  Statistics, observers (reports, the CI gate) and
+the summary see the same records as in-process, so their output is the same.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Optional, Sequence
+
+from rmg_core import CaseError, ChunkObserver, EvalCase, GradingRunner, RmgError, RunSummary, ScoreStats, Sink, SinkTally, Source
+
+from .units import RunSpec, UnitResult, WorkUnit, chunk_unit, grade_unit, unit_id_of
+
+if TYPE_CHECKING:
+    from .base import UnitExecutor
+
+
+class UnitCases(Sequence[EvalCase]):
+    """What observers get as a unit's ``cases``: ``len()`` is the unit's case count;
+    iterating yields only the cases shipped back (those behind each score's lowest values)."""
+
+    def __init__(self, count: int, shipped: Sequence[EvalCase]) -> None:
+        self._count, self._shipped = count, list(shipped)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[EvalCase]:
+        return iter(self._shipped)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._shipped[index]
+
+
+async def _units(source: Source, unit_cases: int, summary: RunSummary) -> AsyncIterator[WorkUnit]:
+    parts = source.partitions(unit_cases)
+    if parts is not None:
+        for index, part in enumerate(parts):
+            yield WorkUnit(unit_id_of(index, part), int(part.get("cases", 0)), partition=part)
+        return
+    # A source that cannot partition is read here and shipped in chunks.
+    chunk: list[EvalCase] = []
+    index = 0
+    async for item in source.cases():
+        if isinstance(item, CaseError):
+            summary.add_bad_case(item)
+            continue
+        chunk.append(item)
+        if len(chunk) >= unit_cases:
+            yield chunk_unit(index, chunk)
+            index, chunk = index + 1, []
+    if chunk:
+        yield chunk_unit(index, chunk)
+
+
+async def run_on_executor(
+    executor: "UnitExecutor",
+    spec: RunSpec,
+    source: Source,
+    runner: GradingRunner,
+    sinks: Sequence[Sink],
+    *,
+    unit_cases: int = 5000,
+    max_in_flight: Optional[int] = None,
+    progress: Optional[Callable[[RunSummary], None]] = None,
+    sink_names: Optional[Sequence[str]] = None,
+    observers: Sequence[ChunkObserver] = (),
+) -> RunSummary:
+    """Grade every case of ``source`` through ``executor`` and write each unit's records once.
+
+    Like `run_evaluation`, it returns a `RunSummary` whose ``exit_code`` is
+    non-zero when a score was not written, a unit was lost, the source failed
+    or the run was interrupted; sinks and the executor are closed on every exit
+    path, Ctrl-C included.  With ``spec.sinks_on_workers`` the sinks write on
+    the workers (each must declare ``runs_on_workers``) and only their
+    reports are merged here.
+    """
+    summary = RunSummary()
+    names = list(sink_names or [type(s).name or type(s).__name__ for s in sinks])
+    summary.sinks = [SinkTally(n) for n in names]
+    for plan_name in runner.graders:
+        summary.scores[plan_name] = ScoreStats(plan_name, "grader")
+    for agg_name in runner.aggregators:
+        summary.scores[agg_name] = ScoreStats(agg_name, "aggregator")
+    started = time.perf_counter()
+    done: set[str] = set()
+    opened: list[tuple[Sink, SinkTally]] = []
+    executor_open = finished = False
+    lost: list[str] = []  # units the engine gave up on: nothing of them was written
+    lost_cases = 0
+    try:
+        if spec.sinks_on_workers:
+            refused = [type(s).name for s in sinks if not s.runs_on_workers]
+            if refused:
+                raise RmgError(f"sink {', '.join(map(repr, refused))} does not declare that writing the same records twice "
+                               f"leaves one copy, so it cannot run on the workers; remove sinks = \"workers\" from [executor] "
+                               f"to write on the driver")
+        else:
+            for sink, tally in zip(sinks, summary.sinks):
+                await sink.open()
+                opened.append((sink, tally))
+        executor_open = True  # closed on every exit path, even if opening was cut short (Ctrl-C)
+        await executor.open()
+        window = max_in_flight or 2 * max(1, executor.slots())
+        async for outcome in executor.map_unordered(grade_unit, spec, _units(source, unit_cases, summary), max_in_flight=window):
+            unit: WorkUnit = outcome.unit
+            if outcome.error is not None:
+                if isinstance(outcome.error, RmgError):  # a version mismatch, a bad config: every unit would fail alike
+                    raise RmgError(str(outcome.error))
+                lost_cases += unit.cases
+                lost.append(f"unit {unit.unit_id} ({unit.cases} cases): {type(outcome.error).__name__}: {_first_line(outcome.error)}")
+                continue
+            result: UnitResult = outcome.result
+            if result.unit_id in done:
+                continue  # a unit run twice by the engine: its records were written the first time
+            done.add(result.unit_id)
+            await _merge(result, summary, sinks, observers, spec.sinks_on_workers)
+            if progress is not None:
+                summary.seconds = time.perf_counter() - started
+                progress(summary)
+        finished = True
+    except BaseException as exc:
+        if isinstance(exc, RmgError):
+            summary.fatal = str(exc)
+        elif _is_cancel(exc):
+            summary.interrupted = True
+        else:
+            raise
+    finally:
+        if lost and not summary.fatal:
+            summary.fatal = (f"{len(lost)} work units ({lost_cases} cases) were lost and not written; "
+                             f"run again to grade them: " + "; ".join(lost[:20]))
+        if executor_open:
+            try:
+                await executor.close()
+            except Exception as exc:  # a cluster that fails to stop cannot lose a written score
+                summary.fatal = summary.fatal or f"executor {type(executor).name!r} failed to close: {exc}"
+        if not summary.cases and finished and not summary.fatal:
+            try:
+                summary.empty_reason = source.why_empty()
+            except Exception:
+                pass  # a failed diagnosis must not hide the outcome itself
+        for sink, tally in opened:
+            # As in process: an incomplete run must not put an incomplete file where a complete one is expected.
+            complete = finished and not (summary.interrupted or summary.fatal or tally.failed_count)
+            try:
+                tally.add(await (sink.close() if complete else sink.close_incomplete()))
+            except Exception as exc:
+                summary.fatal = f"sink {tally.sink} failed to close: {exc}"
+        try:
+            await source.aclose()
+        except Exception:
+            pass  # closing a reader cannot lose a score
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _is_cancel(exc: BaseException) -> bool:
+    import asyncio
+
+    return isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+async def _merge(result: UnitResult, summary: RunSummary, sinks: Sequence[Sink], observers: Sequence[ChunkObserver],
+                 on_workers: bool) -> None:
+    summary.cases += result.cases
+    summary.bad_cases += result.bad_cases - len(result.bad_case_examples)
+    for problem in result.bad_case_examples:
+        summary.add_bad_case(problem)
+    if result.fatal:
+        summary.fatal = summary.fatal or result.fatal
+    records = result.records
+    for record in records:
+        summary.scores[record.name].add(record)
+    if observers:
+        cases = UnitCases(result.cases, result.sample_cases)
+        for observe in observers:
+            observe(cases, records)
+    if on_workers:
+        for tally, report in zip(summary.sinks, result.reports):
+            tally.add(report)
+        return
+    for sink, tally in zip(sinks, summary.sinks):
+        try:
+            tally.add(await sink.write(records))
+        except Exception as exc:  # a sink that raises loses nothing silently
+            tally.fail_all(records, f"sink raised {type(exc).__name__}: {exc}")

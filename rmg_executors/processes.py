@@ -1,0 +1,191 @@
+"""The built-in executors: ``local`` (this process, today's pipeline) and ``processes`` (every core).
+
+``processes`` runs units in a pool of worker processes on this machine
+(stdlib `concurrent.futures`).  Workers are forked where that is safe (Linux,
+while the driver has no other thread), so they start with rmg and the plugins
+already imported; otherwise spawned.  Either way they are children of ``rmg``,
+so ``time`` and the OS count their CPU with the driver's.  Each worker builds the graders
+once and grades whole units; records come back to the driver, which writes
+them.  A worker that dies takes the pool with it: the pool is started again
+and the units that were in it are resubmitted, at most ``max_retries`` times
+each; a unit still failing then is reported as lost, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, AsyncIterable, AsyncIterator, Callable, Literal, Optional
+
+from pydantic import Field
+
+from rmg_core import ConfigError, Settings
+
+from .base import UnitExecutor, UnitOutcome
+
+#: Cases per unit when ``processes`` is chosen automatically (the `ExecutorConfig` default).
+AUTO_UNIT_CASES = 5000
+#: Units per core the input must make before ``processes`` is chosen automatically.
+AUTO_UNITS_PER_CORE = 2
+#: Thread pools of numeric libraries: one thread per worker process, or N workers oversubscribe the cores.
+_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+class LocalExecutor(UnitExecutor):
+    """Everything in this process: ``rmg eval``'s own pipeline (the default, when no executor is named)."""
+
+    name = "local"
+
+    @classmethod
+    def choose(cls, config: Any, components: Any, workers: Optional[int]) -> None:
+        return None  # `rmg eval` then runs its pipeline in this process, unchanged
+
+    async def map_unordered(
+        self, fn: Callable[[Any, Any], Any], shared: Any, units: AsyncIterable[Any], *, max_in_flight: int,
+    ) -> AsyncIterator[UnitOutcome]:
+        # Used when a caller asks for units explicitly (tests, embedding); `rmg eval`
+        # runs the pipeline directly.  One unit at a time, in a thread: `fn` runs its own loop.
+        async for unit in units:
+            try:
+                yield UnitOutcome(unit, await asyncio.to_thread(fn, shared, unit))
+            except Exception as exc:
+                yield UnitOutcome(unit, error=exc)
+
+
+class ProcessSettings(Settings):
+    workers: Optional[int] = Field(None, ge=1, description="Worker processes; default: one per available core.")
+    max_retries: int = Field(3, ge=0, description="Times a unit is run again after its worker process died.")
+    start_method: Literal["auto", "fork", "spawn", "forkserver"] = Field(
+        "auto", description="How worker processes start; auto: fork where it is safe (Linux, no other thread yet), else spawn.")
+
+
+def _init_worker() -> None:
+    # Ctrl-C is the driver's to handle: it stops the pool.  A worker that took
+    # the signal too would die mid-unit and look like a crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the driver's asyncio signal set-up: a SIGTERM sent to the worker
+    # (the pool stopping it) must not be written to the driver's wake-up socket and stop the run.
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for name in _THREAD_ENV:
+        os.environ.setdefault(name, "1")
+
+
+class ProcessExecutor(UnitExecutor):
+    """Units graded in worker processes on this machine, one per core (``--workers N``)."""
+
+    name = "processes"
+    Settings = ProcessSettings
+    settings: ProcessSettings
+
+    @classmethod
+    def choose(cls, config: Any, components: Any, workers: Optional[int]) -> Optional["ProcessExecutor"]:
+        """``--workers N``, ``[executor] plugin = "processes"``, or every core when it pays (see `pays`)."""
+        table, where = dict(config.executor), f"{config.origin} [executor]"
+        named = table.get("plugin")
+        if workers is not None:
+            if named not in (None, "local", "processes"):
+                raise ConfigError(f"--workers is for the built-in 'processes' executor, but {where} names {named!r}; "
+                                  f"size that executor with its own settings (-s executor.KEY=VALUE)")
+            if named != "processes":  # the unit keys of a plugin-less table still apply
+                table = {k: v for k, v in table.items() if k in ("unit_cases", "max_in_flight", "sinks")}
+            return cls.from_table({**table, "workers": workers}, where) if workers > 1 else None
+        if named == cls.name:
+            return cls.from_table(table, where)
+        if named is None and cls.pays(components):
+            return cls.from_table({**table, "workers": available_cores()}, where)
+        return None
+
+    @staticmethod
+    def pays(components: Any) -> bool:
+        """More than one core, every grader CPU-bound (it grades in batches) and a source that splits into at
+        least `AUTO_UNITS_PER_CORE` units of `AUTO_UNIT_CASES` per core (some 20,000 traces on 2 cores)."""
+        cores = available_cores()
+        if cores < 2 or not all(grader.supports_batch() for grader, _ in components.graders.values()):
+            return False
+        parts = components.source.partitions(AUTO_UNIT_CASES)
+        wanted = AUTO_UNITS_PER_CORE * cores
+        return parts is not None and sum(1 for _ in itertools.islice(parts, wanted)) >= wanted
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.workers = self.settings.workers or available_cores()
+        self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
+
+    def slots(self) -> int:
+        return self.workers
+
+    async def open(self) -> None:
+        self._start()
+
+    def _start(self) -> concurrent.futures.ProcessPoolExecutor:
+        method = self.settings.start_method
+        if method == "auto":
+            # fork: the workers start with rmg and its plugins already imported (about 1 CPU-s saved per
+            # worker); only safe while this process has no other thread (a forked lock could be held).
+            single = threading.active_count() == 1
+            method = "fork" if single and sys.platform == "linux" else "spawn"
+        context = multiprocessing.get_context(method)
+        self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
+        return self._pool
+
+    async def map_unordered(
+        self, fn: Callable[[Any, Any], Any], shared: Any, units: AsyncIterable[Any], *, max_in_flight: int,
+    ) -> AsyncIterator[UnitOutcome]:
+        pool = self._pool or self._start()
+        pending: dict[asyncio.Future[Any], tuple[Any, int, Any]] = {}  # future -> (unit, attempts, its pool)
+        source = units.__aiter__()
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(pending) < max_in_flight:
+                    try:
+                        unit = await source.__anext__()
+                    except StopAsyncIteration:
+                        exhausted = True
+                        break
+                    pending[asyncio.wrap_future(pool.submit(fn, shared, unit))] = (unit, 0, pool)
+                if not pending:
+                    return
+                finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for future in finished:
+                    unit, attempts, its_pool = pending.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        yield UnitOutcome(unit, future.result())
+                    elif isinstance(error, BrokenProcessPool) and attempts < self.settings.max_retries:
+                        if its_pool is pool:  # the first unit to notice starts the new pool
+                            its_pool.shutdown(wait=False, cancel_futures=True)
+                            pool = self._start()
+                        pending[asyncio.wrap_future(pool.submit(fn, shared, unit))] = (unit, attempts + 1, pool)
+                    else:
+                        yield UnitOutcome(unit, error=error)
+        finally:
+            for future in pending:
+                future.cancel()
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # Workers still grading (Ctrl-C, a fatal error) are stopped, not waited for.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            if process.is_alive():
+                process.terminate()
+        await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+

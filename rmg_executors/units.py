@@ -1,0 +1,314 @@
+"""Work units: what an executor runs on a worker, and what comes back.
+
+A run that leaves the calling process is cut into units.  A unit is either a
+*partition* of the source (a byte range of a file, a time window: a small
+dict the worker turns into a narrowed source) or a *chunk* of cases read where
+``rmg`` runs and shipped as one pickled blob.  `grade_unit` is a pure function
+of the run's `RunSpec` and one `WorkUnit`: it builds the graders once per
+worker process (cached by the spec), grades the unit in ``chunk_size`` chunks
+and returns a `UnitResult` — the records (sinks on the driver) or the sinks'
+reports (sinks on the workers), with the unit's statistics.  Engines only move
+``grade_unit``, the spec and units around; they never look inside.
+
+The spec carries the config *as written*, before ``${ENV}`` expansion, so
+secrets are expanded from each worker's own environment and never travel in
+task arguments.  A worker whose rmg or plugin versions differ from the
+driver's refuses the unit and lists the differences (a different version
+would write different fingerprints, silently).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import pickle
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from rmg_core import (
+    CaseError, EvalCase, GradingRunner, RmgError, WriteFailure, WriteReport, __version__, build_aggregator, build_grader,
+    build_sink, build_source, load_plugins, parse_config, records_for, score_identities,
+)
+
+#: Environment variables that choose plugins: the workers load what the driver loaded.
+PLUGIN_ENV = ("RMG_LOAD_PLUGINS", "RMG_DISABLE_PLUGINS", "RMG_STRICT_PLUGINS")
+#: Case errors a unit sends back in full; the rest are only counted.
+KEEP_CASE_ERRORS = 50
+
+
+class WorkerMismatch(RmgError):
+    """A worker runs other rmg or plugin versions than the driver: the run must stop."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What every unit of a run shares; shipped once per worker (or per task), never holding secrets."""
+
+    #: The config tables as written (``${ENV}`` unexpanded), without what the workers do not need.
+    config: dict[str, Any]
+    origin: str
+    #: The driver's plugin-selection environment (`PLUGIN_ENV`), so workers load the same plugins.
+    plugin_env: dict[str, str]
+    #: ``{"rmg": version, "<plugin>": "<distribution> <version>", ...}`` as the driver loaded them.
+    versions: dict[str, str]
+    chunk_size: int = 1000
+    #: True: the unit writes through the sinks itself and returns their reports, not records.
+    sinks_on_workers: bool = False
+    #: Cases per score (lowest values first) a unit sends back for reports' "lowest cases".
+    keep_cases: int = 0
+    #: The driver's working directory: relative paths in the config (a traces file) mean the same on a
+    #: worker that has it (a shared volume mounted at the same place).
+    cwd: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identifies the components this spec builds: a worker rebuilds them only when it changes."""
+        payload = json.dumps([self.config, self.origin, self.plugin_env, self.versions], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One piece of a run: a partition of the source, or a chunk of cases as one pickled blob."""
+
+    unit_id: str
+    #: About how many cases the unit holds (exact for a chunk; counted lines for a byte range).
+    cases: int
+    partition: Optional[dict[str, Any]] = None
+    blob: Optional[bytes] = None
+
+
+@dataclass
+class UnitResult:
+    """What a worker sends back for one unit; the driver merges these (and writes records) once per unit id."""
+
+    unit_id: str
+    cases: int = 0
+    bad_cases: int = 0
+    bad_case_examples: list[CaseError] = field(default_factory=list)
+    #: Every record of the unit (the driver writes them when sinks run there, and takes statistics).
+    records: list[Any] = field(default_factory=list)
+    #: Per sink, the `WriteReport` of this unit's writes, when sinks run on the workers.
+    reports: list[Any] = field(default_factory=list)
+    #: The cases behind each score's lowest values in this unit (for reports); ``keep_cases`` per score.
+    sample_cases: list[EvalCase] = field(default_factory=list)
+    #: A failure that stopped the unit before it was whole (its source failed); the run then fails.
+    fatal: Optional[str] = None
+    host: str = ""
+    pid: int = 0
+    seconds: float = 0.0
+
+
+def unit_id_of(index: int, spec: Any) -> str:
+    """A deterministic unit id: the same unit of the same input has the same id on every run and retry.
+
+    Derived from the partition spec (path and byte range, window bounds) or
+    the chunk's trace ids — never from a random salt, so a retried unit keeps
+    its id (and its part file).
+    """
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return f"u{index:05d}-{digest}"
+
+
+def chunk_unit(index: int, cases: Sequence[EvalCase]) -> WorkUnit:
+    """A unit of cases read on the driver, shipped as one pickled blob (far cheaper to move than nested objects)."""
+    ids = [case.id for case in cases]
+    return WorkUnit(unit_id_of(index, ids), len(cases), blob=pickle.dumps(list(cases), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def plugin_versions(host: Any) -> dict[str, str]:
+    """The versions a worker must match: rmg's and every loaded plugin's."""
+    out = {"rmg": __version__}
+    for info in host.plugins:
+        if info.distribution:  # a plugin object registered directly exists in its own process only
+            out[info.name] = f"{info.distribution} {info.version}"
+    return out
+
+
+def version_differences(driver: dict[str, str], worker: dict[str, str]) -> list[str]:
+    """What the worker lacks or has in another version, of what the driver loaded ([] when nothing).
+
+    A plugin only the worker has is harmless: the run's config names none of its components.
+    """
+    out = []
+    for name in sorted(driver):
+        mine, theirs = driver[name], worker.get(name)
+        if mine != theirs:
+            out.append(f"{name}: driver {mine}, worker {theirs or '(not installed)'}")
+    return out
+
+
+# -- the worker side ---------------------------------------------------------------
+@dataclass
+class _Built:
+    key: str
+    runner: Any
+    identities: dict[str, Any]
+    source: Any  # built lazily: only partition units need it
+    sink_configs: list[Any]
+    config: Any
+    host: Any
+
+
+_cache: dict[str, _Built] = {}
+_cache_lock = threading.Lock()
+_loops = threading.local()
+
+
+def _plugin_environ(spec: RunSpec) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if k not in PLUGIN_ENV}
+    environ.update(spec.plugin_env)
+    return environ
+
+
+def _build(spec: RunSpec) -> _Built:
+    """The graders, aggregators and runner of ``spec``, built once per process and reused by every unit."""
+    with _cache_lock:
+        built = _cache.get(spec.key)
+        if built is not None:
+            return built
+        # The driver has already warned about broken plugins; N workers repeating it is noise.
+        plugin_log = logging.getLogger("rmg.plugins")
+        level = plugin_log.level
+        plugin_log.setLevel(logging.ERROR)
+        try:
+            host = load_plugins(environ=_plugin_environ(spec))
+        finally:
+            plugin_log.setLevel(level)
+        differences = version_differences(spec.versions, plugin_versions(host))
+        if differences:
+            raise WorkerMismatch(
+                f"worker {socket.gethostname()} (pid {os.getpid()}) runs other versions than the driver: "
+                + "; ".join(differences)
+                + "; install the same rmg and plugins on every worker (an image, or [executor] runtime_env)"
+            )
+        # ${ENV} references are expanded here, from this worker's environment.
+        config = parse_config(spec.config, spec.origin)
+        graders = {name: (build_grader(host, table), table.fields) for name, table in config.graders.items()}
+        timeouts = {n: t.timeout or config.run.timeout for n, t in config.graders.items() if t.timeout or config.run.timeout}
+        aggregators = {name: build_aggregator(host, table) for name, table in config.aggregators.items()}
+        runner = GradingRunner(grader_configs=graders, max_concurrency=config.run.max_concurrency,
+                               aggregators=aggregators, timeout=timeouts or None)
+        built = _Built(spec.key, runner, score_identities(runner), None, config.sinks, config, host)
+        _cache.clear()  # one run's components per process: a new spec replaces the old
+        _cache[spec.key] = built
+        return built
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    # One event loop per worker thread, kept across units: graders holding
+    # connection pools (an LLM judge) stay bound to the loop they were made on.
+    loop = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _loops.loop = asyncio.new_event_loop()
+    return loop
+
+
+def grade_unit(spec: RunSpec, unit: WorkUnit) -> UnitResult:
+    """Grade one unit where it runs.  A pure function of its arguments (plus the worker's environment).
+
+    Grader failures are `GraderError` records, never exceptions; an exception
+    out of here is infrastructure (a version mismatch, an unreadable part),
+    and the driver reports the unit as lost.
+    """
+    started = time.perf_counter()
+    built = _build(spec)
+    result = _loop().run_until_complete(_grade(built, spec, unit))
+    result.host, result.pid, result.seconds = socket.gethostname(), os.getpid(), time.perf_counter() - started
+    return result
+
+
+async def _cases_of(built: _Built, spec: RunSpec, unit: WorkUnit):  # type: ignore[no-untyped-def]
+    if unit.blob is not None:
+        for case in pickle.loads(unit.blob):
+            yield case
+        return
+    if built.source is None:
+        if built.config.source is None:
+            raise RmgError("a partitioned unit arrived, but the run's config has no [source] table")
+        here = spec.cwd if spec.cwd and os.path.isdir(spec.cwd) else os.getcwd()
+        with contextlib.chdir(here):  # a worker runs one unit at a time; the source resolves its paths here
+            built.source = build_source(built.host, built.config.source)
+    source = built.source.partition(unit.partition)
+    try:
+        async for item in source.cases():
+            yield item
+    finally:
+        await source.aclose()
+
+
+async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
+    result = UnitResult(unit.unit_id)
+    sinks = [build_sink(built.host, table) for table in built.sink_configs] if spec.sinks_on_workers else []
+    if sinks:
+        result.reports = [WriteReport() for _ in sinks]
+        for sink in sinks:
+            await sink.open()
+    lowest: dict[str, list[tuple[float, int, EvalCase]]] = {}
+    seq = 0
+
+    async def flush(chunk: list[EvalCase]) -> None:
+        nonlocal seq
+        graded = await built.runner.arun([case.grader_fields() for case in chunk])
+        records = records_for(chunk, graded, built.identities)
+        result.cases += len(chunk)
+        if spec.keep_cases:
+            by_id = {case.id: case for case in chunk}
+            for record in records:
+                value = record.value
+                if record.kind != "error" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    seq += 1
+                    _keep_lowest(lowest.setdefault(record.name, []), spec.keep_cases, value, seq, by_id.get(record.trace_id))
+        if sinks:
+            for sink, report in zip(sinks, result.reports):
+                try:
+                    report.merge(await sink.write(records))
+                except Exception as exc:  # a sink that raises loses nothing silently
+                    message = f"sink raised {type(exc).__name__}: {exc}"
+                    report.merge(WriteReport(failed=[WriteFailure.of(r, message) for r in records]))
+        # Records go back either way: the driver's statistics, report and gate are built from them.
+        result.records.extend(records)
+
+    chunk: list[EvalCase] = []
+    try:
+        async for item in _cases_of(built, spec, unit):
+            if isinstance(item, CaseError):
+                result.bad_cases += 1
+                if len(result.bad_case_examples) < KEEP_CASE_ERRORS:
+                    result.bad_case_examples.append(item)
+                continue
+            chunk.append(item)
+            if len(chunk) >= spec.chunk_size:
+                await flush(chunk)
+                chunk = []
+        if chunk:
+            await flush(chunk)
+    except RmgError as exc:  # the unit's source failed: the run must not pass as complete
+        result.fatal = f"unit {unit.unit_id}: {exc}"
+    finally:
+        for sink, report in zip(sinks, result.reports):
+            report.merge(await sink.close())
+    seen: set[str] = set()
+    for entries in lowest.values():
+        for _, _, case in sorted(entries, key=lambda e: (-e[0], -e[1])):
+            if case is not None and case.id not in seen:
+                seen.add(case.id)
+                result.sample_cases.append(case)
+    return result
+
+
+def _keep_lowest(heap: list[tuple[float, int, Any]], keep: int, value: float, seq: int, case: Any) -> None:
+    import heapq
+
+    entry = (-value, -seq, case)
+    if len(heap) < keep:
+        heapq.heappush(heap, entry)
+    elif value < -heap[0][0]:
+        heapq.heapreplace(heap, entry)

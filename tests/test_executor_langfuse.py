@@ -1,0 +1,84 @@
+"""Langfuse partitioned into time windows: every trace graded once through an executor, the same ids as in process."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from rmg_core import build_components, load_plugins, parse_config, run_evaluation
+from rmg_executors import UnitSettings, run_spec
+from rmg_executors.driver import run_on_executor
+from tests.fake_langfuse import FakeLangfuse
+from tests.fake_langfuse.fixtures import fake_langfuse  # noqa: F401 - the fixture
+from tests.test_executors import CountingSink, ThreadExecutor
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_a_day_of_traces_in_hour_windows_is_graded_once_with_the_in_process_ids(fake_langfuse: FakeLangfuse, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    fake_langfuse.seed_traces(600, start=START, interval=timedelta(hours=24) / 600)
+    monkeypatch.setenv("RMG_LOAD_PLUGINS", "langfuse,relevance,executors")
+    monkeypatch.setenv("RMG_TEST_LF_SECRET", fake_langfuse.secret_key)  # expanded on the worker, never shipped
+    data: dict[str, Any] = {
+        "source": {"plugin": "langfuse", "base_url": fake_langfuse.base_url, "public_key": fake_langfuse.public_key,
+                   "secret_key": "${RMG_TEST_LF_SECRET}", "from_timestamp": START.isoformat(),
+                   "to_timestamp": (START + timedelta(hours=24)).isoformat()},
+        "graders": {"relevance": {"plugin": "relevance"}},
+    }
+    host = load_plugins()
+    config = parse_config(data, "test")
+    built = build_components(host, config)
+    parts = list(built.source.partitions(1000))
+    assert len(parts) == 24 and parts[0]["start"] == START.isoformat()
+    spec = run_spec(config, host, UnitSettings())
+    assert fake_langfuse.secret_key not in repr(spec)
+    remote = CountingSink()
+    summary = asyncio.run(run_on_executor(ThreadExecutor(twice=(3,)), spec, built.source, built.runner, [remote]))
+    assert summary.exit_code == 0 and summary.cases == 600, summary.render()
+    local = CountingSink()
+    built = build_components(host, config)
+    asyncio.run(run_evaluation(built.source, built.runner, [local]))
+    assert len(remote.records) == 600 and len({r.score_id for r in remote.records}) == 600
+    assert sorted((r.score_id, r.value) for r in remote.records) == sorted((r.score_id, r.value) for r in local.records)
+
+
+def test_a_range_open_at_the_start_or_a_limit_is_read_by_the_driver(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rmg_langfuse.source import LangfuseSource
+
+    keys = {"public_key": "pk", "secret_key": "sk", "base_url": "http://127.0.0.1:9"}
+    assert LangfuseSource(**keys).partitions(100) is None
+    assert LangfuseSource(**keys, from_timestamp=START, limit=5).partitions(100) is None
+    parts = list(LangfuseSource(**keys, from_timestamp=START, to_timestamp=START + timedelta(minutes=90)).partitions(100))
+    assert [(p["start"], p["end"]) for p in parts] == [
+        (START.isoformat(), (START + timedelta(hours=1)).isoformat()),
+        ((START + timedelta(hours=1)).isoformat(), (START + timedelta(minutes=90)).isoformat())]
+
+
+def test_the_langfuse_sink_on_the_workers_stores_each_score_once(fake_langfuse: FakeLangfuse, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    monkeypatch.setenv("RMG_LOAD_PLUGINS", "local,langfuse,relevance,executors")
+    monkeypatch.setenv("RMG_TEST_LF_SECRET", fake_langfuse.secret_key)
+    traces = tmp_path / "t.jsonl"
+    traces.write_text("".join(json.dumps({"id": f"t{i}", "input": f"q {i % 5}", "output": f"a {i % 3}"}) + "\n" for i in range(400)))
+    data: dict[str, Any] = {
+        "source": {"plugin": "local", "path": str(traces)},
+        "graders": {"relevance": {"plugin": "relevance"}},
+        "sinks": [{"plugin": "langfuse", "base_url": fake_langfuse.base_url, "public_key": fake_langfuse.public_key,
+                   "secret_key": "${RMG_TEST_LF_SECRET}"}],
+    }
+    host = load_plugins()
+    config = parse_config(data, "test")
+    built = build_components(host, config)
+    spec = run_spec(config, host, UnitSettings(sinks="workers"))
+    assert spec.sinks_on_workers and fake_langfuse.secret_key not in repr(spec)
+    # Unit 1 runs twice: its scores reach the server twice, and are stored once.
+    summary = asyncio.run(run_on_executor(ThreadExecutor(twice=(1,)), spec, built.source, built.runner, built.sinks, unit_cases=100))
+    assert summary.exit_code == 0, summary.render()
+    assert summary.sinks[0].report.written == 400  # counted from the reports of the first run of each unit
+    assert len(fake_langfuse.scores()) == 400 and fake_langfuse.score_writes > 400
