@@ -23,10 +23,6 @@ from rmg_core import ConfigError, EvalConfig, Executor, PluginHost, RunContext, 
 
 from .units import PLUGIN_ENV, RunSpec, plugin_versions
 
-#: Lowest-scoring cases per score a unit sends back, for reports' "lowest cases" (the HTML report shows 10).
-KEEP_CASES = 10
-
-
 @dataclass
 class UnitOutcome:
     """One finished work unit, as an executor hands it back: ``result``, or the ``error`` that lost it."""
@@ -49,7 +45,7 @@ class UnitSettings(BaseModel):
     sinks: Literal["driver", "workers"] = "driver"
 
 
-def run_spec(config: EvalConfig, host: PluginHost, units: UnitSettings, keep_cases: int = KEEP_CASES) -> RunSpec:
+def run_spec(config: EvalConfig, host: PluginHost, units: UnitSettings, return_cases: bool = True) -> RunSpec:
     """What the workers of ``config`` need: its tables as written (no secrets expanded), versions, options."""
     raw: dict[str, Any] = {k: v for k, v in config.raw.items() if k not in ("executor", "worker")}
     on_workers = units.sinks == "workers"
@@ -58,7 +54,7 @@ def run_spec(config: EvalConfig, host: PluginHost, units: UnitSettings, keep_cas
     return RunSpec(
         config=raw, origin=config.origin, plugin_env={k: os.environ[k] for k in PLUGIN_ENV if k in os.environ},
         versions=plugin_versions(host), chunk_size=config.run.chunk_size, sinks_on_workers=on_workers,
-        keep_cases=keep_cases, cwd=os.getcwd(),
+        return_cases=return_cases, cwd=os.getcwd(),
     )
 
 

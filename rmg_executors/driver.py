@@ -14,7 +14,7 @@ the summary see the same records as in-process, so their output is the same.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, Sequence
 
 from rmg_core import CaseError, ChunkObserver, EvalCase, GradingRunner, RmgError, RunSummary, ScoreStats, Sink, SinkTally, Source
 
@@ -22,23 +22,6 @@ from .units import RunSpec, UnitResult, WorkUnit, chunk_unit, grade_unit, unit_i
 
 if TYPE_CHECKING:
     from .base import UnitExecutor
-
-
-class UnitCases(Sequence[EvalCase]):
-    """What observers get as a unit's ``cases``: ``len()`` is the unit's case count;
-    iterating yields only the cases shipped back (those behind each score's lowest values)."""
-
-    def __init__(self, count: int, shipped: Sequence[EvalCase]) -> None:
-        self._count, self._shipped = count, list(shipped)
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[EvalCase]:
-        return iter(self._shipped)
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._shipped[index]
 
 
 async def _units(source: Source, unit_cases: int, summary: RunSummary) -> AsyncIterator[WorkUnit]:
@@ -187,9 +170,8 @@ async def _merge(result: UnitResult, summary: RunSummary, sinks: Sequence[Sink],
     for record in records:
         summary.scores[record.name].add(record)
     if observers:
-        cases = UnitCases(result.cases, result.sample_cases)
         for observe in observers:
-            observe(cases, records)
+            observe(result.graded_cases, records)
     if on_workers:
         for tally, report in zip(summary.sinks, result.reports):
             tally.add(report)

@@ -61,8 +61,9 @@ class RunSpec:
     chunk_size: int = 1000
     #: True: the unit writes through the sinks itself and returns their reports, not records.
     sinks_on_workers: bool = False
-    #: Cases per score (lowest values first) a unit sends back for reports' "lowest cases".
-    keep_cases: int = 0
+    #: Send each unit's cases back with its records: run observers (breakdowns, samples, the wide
+    #: export, the lowest cases) see every case, as in process.
+    return_cases: bool = True
     #: The driver's working directory: relative paths in the config (a traces file) mean the same on a
     #: worker that has it (a shared volume mounted at the same place).
     cwd: str = ""
@@ -97,8 +98,8 @@ class UnitResult:
     records: list[Any] = field(default_factory=list)
     #: Per sink, the `WriteReport` of this unit's writes, when sinks run on the workers.
     reports: list[Any] = field(default_factory=list)
-    #: The cases behind each score's lowest values in this unit (for reports); ``keep_cases`` per score.
-    sample_cases: list[EvalCase] = field(default_factory=list)
+    #: The unit's cases, in order, when the spec asks for them (``return_cases``), for run observers.
+    graded_cases: list[EvalCase] = field(default_factory=list)
     #: A failure that stopped the unit before it was whole (its source failed); the run then fails.
     fatal: Optional[str] = None
     host: str = ""
@@ -251,21 +252,13 @@ async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
         result.reports = [WriteReport() for _ in sinks]
         for sink in sinks:
             await sink.open()
-    lowest: dict[str, list[tuple[float, int, EvalCase]]] = {}
-    seq = 0
 
     async def flush(chunk: list[EvalCase]) -> None:
-        nonlocal seq
         graded = await built.runner.arun([case.grader_fields() for case in chunk])
         records = records_for(chunk, graded, built.identities)
         result.cases += len(chunk)
-        if spec.keep_cases:
-            by_id = {case.id: case for case in chunk}
-            for record in records:
-                value = record.value
-                if record.kind != "error" and isinstance(value, (int, float)) and not isinstance(value, bool):
-                    seq += 1
-                    _keep_lowest(lowest.setdefault(record.name, []), spec.keep_cases, value, seq, by_id.get(record.trace_id))
+        if spec.return_cases:
+            result.graded_cases.extend(chunk)
         if sinks:
             for sink, report in zip(sinks, result.reports):
                 try:
@@ -295,20 +288,5 @@ async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
     finally:
         for sink, report in zip(sinks, result.reports):
             report.merge(await sink.close())
-    seen: set[str] = set()
-    for entries in lowest.values():
-        for _, _, case in sorted(entries, key=lambda e: (-e[0], -e[1])):
-            if case is not None and case.id not in seen:
-                seen.add(case.id)
-                result.sample_cases.append(case)
     return result
 
-
-def _keep_lowest(heap: list[tuple[float, int, Any]], keep: int, value: float, seq: int, case: Any) -> None:
-    import heapq
-
-    entry = (-value, -seq, case)
-    if len(heap) < keep:
-        heapq.heappush(heap, entry)
-    elif value < -heap[0][0]:
-        heapq.heapreplace(heap, entry)

@@ -92,7 +92,7 @@ def _setup(path: str, *extra: str) -> tuple[Any, Any, Any]:
 
 
 def _run(host: Any, config: Any, built: Any, executor: Executor, sink: Sink, unit_cases: int = 100) -> Any:
-    spec = run_spec(config, host, UnitSettings(), keep_cases=3)
+    spec = run_spec(config, host, UnitSettings())
     return asyncio.run(run_on_executor(executor, spec, built.source, built.runner, [sink], unit_cases=unit_cases, max_in_flight=2))
 
 
@@ -152,7 +152,7 @@ def test_observers_see_every_record_and_the_lowest_cases(tmp_path) -> None:  # t
     remote, local = RunCollector(worst=3), RunCollector(worst=3)
     from rmg_core import run_evaluation
 
-    spec = run_spec(config, host, UnitSettings(), keep_cases=3)
+    spec = run_spec(config, host, UnitSettings())
     asyncio.run(run_on_executor(ThreadExecutor(), spec, built.source, built.runner, [], unit_cases=100, observers=[remote]))
     built = build_components(host, config)
     asyncio.run(run_evaluation(built.source, built.runner, [], chunk_size=50, observers=[local]))

@@ -82,6 +82,9 @@ class _ByteRange(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        return self._file.fileno()
+
     def readinto(self, buffer: Any) -> int:
         if self._left <= 0:
             return 0
