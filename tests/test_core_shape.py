@@ -25,8 +25,9 @@ MAX_MODULE_LINES = 400
 # The issue's target was about 2,000.  What the core holds beyond that is shared code plugins need and
 # may only take from rmg_core: the safety helpers of issue 11 (atomic output files, printable text,
 # credential-free URLs, CSV formula neutralising, strict numbers, safe config-file reading), the
-# column-wise record building of issue 15.  A ceiling, so the core cannot grow unnoticed.
-MAX_CORE_CODE_LINES = 2150
+# column-wise record building of issue 15, the executor contract of issue 18.  A ceiling, so the core
+# cannot grow unnoticed.
+MAX_CORE_CODE_LINES = 2200
 
 
 def _package_dirs() -> dict[str, Path]:
