@@ -12,6 +12,8 @@ weighted_sum, as the quick start does.
 * **baseline**: the traces read and turned into grader fields beforehand
   (untimed), then ``await runner.arun(all fields)`` with the runner `rmg eval`
   builds for the same options: grading and aggregation, nothing else.
+* the baseline again inside `rmg_core.pipeline.fewer_collections` (the
+  garbage-collector threshold `rmg eval` runs with), for information;
 * **rmg eval**: ``rmg eval FILE -g similarity -g relevance -a weighted_sum -o
   OUT -q`` called in this process (imports and plugin loading warmed up by a
   first run), so what is timed is reading, parsing, grading, building records,
@@ -132,11 +134,20 @@ def speed(n: int, repeat: int, tmp: Path, base: list[dict[str, Any]]) -> dict[st
     runner_only, graded = baseline(traces)
     runner_only()  # warm-up: imports, tokenizer tables, allocator
     run_cli(cli_args)
-    best: dict[str, list[float]] = {"runner_wall": [], "runner_cpu": [], "eval_wall": [], "eval_cpu": []}
+    from rmg_core.pipeline import fewer_collections
+
+    def runner_gc() -> None:
+        with fewer_collections():
+            runner_only()
+
+    best: dict[str, list[float]] = {k: [] for k in ("runner_wall", "runner_cpu", "gc_wall", "gc_cpu", "eval_wall", "eval_cpu")}
     for _ in range(max(1, repeat)):
         wall, cpu = _timed(runner_only)
         best["runner_wall"].append(wall)
         best["runner_cpu"].append(cpu)
+        wall, cpu = _timed(runner_gc)
+        best["gc_wall"].append(wall)
+        best["gc_cpu"].append(cpu)
         wall, cpu = _timed(lambda: run_cli(cli_args))
         best["eval_wall"].append(wall)
         best["eval_cpu"].append(cpu)
@@ -200,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
               f"best of {args.repeat}")
         print(f"  GradingRunner.arun alone (baseline)  {f['runner_wall']:>9,.0f} traces/s wall  "
               f"{f['runner_cpu']:>9,.0f} traces/s of CPU")
+        print(f"  the same, with rmg eval's GC setting {f['gc_wall']:>9,.0f} traces/s wall  "
+              f"{f['gc_cpu']:>9,.0f} traces/s of CPU   (for information)")
         print(f"  rmg eval, one process                {f['eval_wall']:>9,.0f} traces/s wall  "
               f"{f['eval_cpu']:>9,.0f} traces/s of CPU   ({f['lines']:,} lines written)")
         wall_ratio, cpu_ratio = f["eval_wall"] / f["runner_wall"], f["eval_cpu"] / f["runner_cpu"]
@@ -207,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ratio rmg eval / runner              {wall_ratio:>9.2f}x wall      {cpu_ratio:>9.2f}x of CPU"
               f"      target >= {TARGET_RATIO}x (wall): {verdict}")
         ok &= wall_ratio >= TARGET_RATIO
+        print(f"  ratio rmg eval / runner with the same GC setting  {f['eval_wall'] / f['gc_wall']:.2f}x wall  "
+              f"{f['eval_cpu'] / f['gc_cpu']:.2f}x of CPU (for information)")
         print(f"load average at end: {load_average()}")
         if args.memory:
             print(f"memory: rmg eval in a fresh process, {args.small:,} vs {args.big:,} traces")

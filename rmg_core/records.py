@@ -97,9 +97,7 @@ def record_from_result(
     with an int rank is NUMERIC (the rank itself); a listwise rank is
     CATEGORICAL (the ranking as ``"2,1,3"``).  A `GraderError` has no value.
     """
-    return ScoreColumn(name, component, plugin, version, fingerprint).records(
-        [result], [trace_id], [observation_id], [timestamp]
-    )[0]
+    return ScoreColumn(name, component, plugin, version, fingerprint).records([result], [trace_id], [observation_id], [timestamp])[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +114,12 @@ class ScoreColumn:
     version: str = ""
     fingerprint: str = ""
 
-    def records(
-        self,
-        results: Sequence[GraderResult],
-        trace_ids: Sequence[str],
-        observation_ids: Sequence[Optional[str]],
-        timestamps: Sequence[Optional[datetime]],
-    ) -> list[ScoreRecord]:
+    def records(self, results: Sequence[GraderResult], trace_ids: Sequence[str], observation_ids: Sequence[Optional[str]],
+                timestamps: Sequence[Optional[datetime]]) -> list[ScoreRecord]:
         """One record per result, in order; the other sequences are the cases' fields, aligned."""
         build = _record_builder()
-        name, component, plugin = self.name, self.component, self.plugin
-        version, fingerprint = self.version, self.fingerprint
+        name, component, plugin, version, fingerprint = self.name, self.component, self.plugin, self.version, self.fingerprint
         out: list[ScoreRecord] = []
-        append = out.append
         ids = score_ids(name, trace_ids, observation_ids)
         for result, trace_id, observation_id, timestamp, sid in zip(results, trace_ids, observation_ids, timestamps, ids):
             cls = type(result)
@@ -145,7 +136,7 @@ class ScoreColumn:
                 kind, value, data_type, comment, error = "error", None, None, None, result.error
             else:  # pragma: no cover - the runner only hands out checked results
                 raise TypeError(f"not a grader result: {result!r}")
-            append(build({
+            out.append(build({
                 "trace_id": trace_id, "observation_id": observation_id, "name": name, "value": value,
                 "data_type": data_type, "comment": comment or None, "score_id": sid, "timestamp": timestamp,
                 "kind": kind, "error": error, "component": component, "grader": plugin, "grader_version": version,
@@ -181,12 +172,10 @@ def _record_builder() -> Callable[[dict[str, Any]], ScoreRecord]:
     Checked once per process, so a pydantic release that changes its pickle
     state only costs speed, never a wrong record.
     """
-    fields: dict[str, Any] = {
-        "trace_id": "t", "observation_id": "o", "name": "n", "value": 0.5, "data_type": "NUMERIC",
-        "comment": "c", "score_id": "s", "timestamp": None, "kind": "score", "error": None,
-        "component": "grader", "grader": "g", "grader_version": "1", "config_fingerprint": "f",
-        "metadata": {"k": 1},
-    }
+    fields: dict[str, Any] = {"trace_id": "t", "observation_id": "o", "name": "n", "value": 0.5, "data_type": "NUMERIC",
+                              "comment": "c", "score_id": "s", "timestamp": None, "kind": "score", "error": None,
+                              "component": "grader", "grader": "g", "grader_version": "1", "config_fingerprint": "f",
+                              "metadata": {"k": 1}}
     try:
         probe = ScoreRecord(**fields)
         if set(probe.__getstate__()) == {"__dict__", "__pydantic_extra__", "__pydantic_fields_set__", "__pydantic_private__"}:
