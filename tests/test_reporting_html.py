@@ -138,9 +138,10 @@ window.addEventListener("load", () => {
   const table = document.querySelector("table.summary");
   const charts = [...document.querySelectorAll("svg.histogram")];
   const details = document.querySelector("#cases details.t");
-  const closed = box(details);
+  const full = details.querySelector(".full");
+  const closed = [full.checkVisibility(), details.open];
   details.querySelector("summary").click();
-  const opened = box(details);
+  const opened = [full.checkVisibility(), full.textContent.length, details.querySelector("summary").textContent.length];
   const all = visible().length;
   set("f-text", "t7");
   const byId = visible().map(r => r.querySelector("td.mono").textContent);
@@ -210,7 +211,9 @@ def test_report_renders_filters_and_expands_in_headless_chromium(tmp_path: Path,
     assert width > 600 and height > 40 and measured["rows"] == 3 and measured["groups"] == 5
     assert len(measured["charts"]) == 3 and all(w > 300 and h > 100 for w, h in measured["charts"])
     assert all(n > 0 for n in measured["bars"])  # bars drawn with a real height
-    assert measured["open"] and measured["opened"][1] > measured["closed"][1]  # a long text expanded
+    # A long text expands: hidden before the click, shown after it, and longer than the preview it replaced.
+    assert measured["closed"] == [False, False] and measured["open"] and measured["opened"][0] is True
+    assert measured["opened"][1] > measured["opened"][2]
     assert measured["all"] > 5 and measured["count"].endswith("cases shown")
     assert measured["byId"] and set(measured["byId"]) == {"t7"}  # search by trace id
     assert measured["none"] == 0
