@@ -40,7 +40,8 @@ def judge(server: FakeOpenAI, cache_dir: Path | None, **extra: Any) -> Relevance
 def grade_all(grader: RelevanceGrader, items: list[dict[str, Any]]) -> list[Any]:
     async def go() -> list[Any]:
         try:
-            results = await GradingRunner({"relevance": grader}, max_concurrency=32).arun(items)
+            # Every case starts at once, so each duplicate finds its pair's request still in flight.
+            results = await GradingRunner({"relevance": grader}, max_concurrency=len(items)).arun(items)
             return list(results["relevance"])
         finally:
             await grader.aclose()
