@@ -211,3 +211,16 @@ def test_every_result_an_error_fails_the_run() -> None:
     assert "FAILED: score 'judge': every result is an error (2)" in summary.render()
     summary.scores["judge"].scored = 1
     assert summary.exit_code == 0
+
+
+def test_breakdown_labels_from_trace_metadata_are_escaped() -> None:
+    import io
+
+    from rmg_core import RunSummary, ScoreStats
+    from rmg_reporting.terminal import print_summary
+
+    stream = io.StringIO()
+    breakdowns = [{"field": "metadata.app", "small_group": 5,
+                   "groups": [{"group": "a\x1b]0;x\x07", "cases": 1, "scores": {"s": {"mean": 0.5}}}]}]
+    print_summary(RunSummary(cases=1, scores={"s": ScoreStats("s", scored=1, total=0.5)}), None, stream, breakdowns)
+    assert "\x1b" not in stream.getvalue() and "a\\x1b]0;x" in stream.getvalue()
