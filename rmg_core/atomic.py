@@ -54,7 +54,9 @@ class AtomicFile:
         self.path = os.fspath(path)
         self.partial: Optional[str] = None
         self.direct = os.path.exists(self.path) and not os.path.isfile(self.path)
-        directory, name = os.path.split(os.path.abspath(self.path))
+        # A symlink is followed: the file it points to is replaced, the link stays.
+        self._target = os.path.realpath(self.path)
+        directory, name = os.path.split(self._target)
         self._temp = self.path if self.direct else os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
         flags = os.O_WRONLY | (0 if self.direct else os.O_CREAT | os.O_EXCL)
         try:
@@ -76,7 +78,7 @@ class AtomicFile:
                 os.fsync(self.handle.fileno())
             self.handle.close()
             if not self.direct:
-                os.replace(self._temp, self.path)
+                os.replace(self._temp, self._target)
         except OSError as exc:
             raise OutputError(describe_os_error(self.path, exc) + _kept(self.abandon())) from None
         self._done = True

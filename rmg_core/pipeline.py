@@ -109,25 +109,23 @@ async def run_evaluation(
             summary.fatal = str(exc)
             if chunk:
                 await to_grade.put(chunk)
-        finally:
-            await to_grade.put(_DONE)
+        # Not in a `finally`: once cancelled, nobody reads the queue, and waiting for room would hang.
+        await to_grade.put(_DONE)
 
     async def grade() -> None:
-        try:
-            while (chunk := await to_grade.get()) is not _DONE:
-                results = await runner.arun([case.grader_fields() for case in chunk])
-                records = records_for(chunk, results, columns)
-                # Records come in one run of len(chunk) per score name: count each run at once.
-                for start in range(0, len(records), len(chunk)):
-                    run = records[start:start + len(chunk)]
-                    summary.scores[run[0].name].add_all(run)
-                for observe in observers:
-                    observe(chunk, records)
-                summary.cases += len(chunk)
-                unwritten.append(records)
-                await to_write.put(records)
-        finally:
-            await to_write.put(_DONE)
+        while (chunk := await to_grade.get()) is not _DONE:
+            results = await runner.arun([case.grader_fields() for case in chunk])
+            records = records_for(chunk, results, columns)
+            # Records come in one run of len(chunk) per score name: count each run at once.
+            for start in range(0, len(records), len(chunk)):
+                run = records[start:start + len(chunk)]
+                summary.scores[run[0].name].add_all(run)
+            for observe in observers:
+                observe(chunk, records)
+            summary.cases += len(chunk)
+            unwritten.append(records)
+            await to_write.put(records)
+        await to_write.put(_DONE)
 
     async def write() -> None:
         while (records := await to_write.get()) is not _DONE:

@@ -281,7 +281,8 @@ def print_summary(
 ) -> None:
     """Print the end-of-run summary: a rich table on a terminal, plain text elsewhere; then pass rates, breakdowns, usage."""
     stream = stream or sys.stderr
-    extra = pass_rate_lines(summary) + breakdown_lines(breakdowns) + list(usage)
+    # Group labels are trace metadata: their control characters are shown escaped, never sent raw.
+    extra = [printable(line) for line in pass_rate_lines(summary) + breakdown_lines(breakdowns) + list(usage)]
     if is_terminal(stream):
         print_rich_summary(summary, gate, stream, extra)
         return

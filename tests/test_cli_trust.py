@@ -36,7 +36,7 @@ def invoke(host, *args: str):  # type: ignore[no-untyped-def]
 
 
 # -- output safety ------------------------------------------------------------------------
-@pytest.mark.parametrize("how", ["same", "symlink", "report", "summary", "two-sinks", "report-and-sink"])
+@pytest.mark.parametrize("how", ["same", "symlink", "report", "summary", "wide", "two-sinks", "report-and-sink"])
 def test_an_output_on_an_input_or_another_output_is_refused_before_anything_opens(test_host, tmp_path: Path, how: str) -> None:
     source = traces(tmp_path / "t.jsonl")
     before = source.read_bytes()
@@ -46,13 +46,14 @@ def test_an_output_on_an_input_or_another_output_is_refused_before_anything_open
         "symlink": ["-o", str(tmp_path / "link.jsonl")],
         "report": ["--report", str(tmp_path / "link.jsonl")],
         "summary": ["--summary-json", str(source)],
+        "wide": ["--wide", str(tmp_path / "link.jsonl")],
         "two-sinks": ["-o", str(tmp_path / "s.jsonl"), "-o", f"{tmp_path}/./s.jsonl"],
         "report-and-sink": ["-o", str(tmp_path / "s.jsonl"), "--report", str(tmp_path / "s.jsonl")],
     }[how]
     result = invoke(test_host, str(source), "-g", "exact", *args)
     assert result.exit_code == 2, result.output
     assert "are the same file" in result.stderr and "give " in result.stderr
-    if how in ("same", "symlink", "report", "summary"):
+    if how in ("same", "symlink", "report", "summary", "wide"):
         assert f"the input {source}" in result.stderr and "destroy what is read" in result.stderr
     assert source.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.jsonl", "t.jsonl"]  # nothing was opened
@@ -210,3 +211,16 @@ def test_every_result_an_error_fails_the_run() -> None:
     assert "FAILED: score 'judge': every result is an error (2)" in summary.render()
     summary.scores["judge"].scored = 1
     assert summary.exit_code == 0
+
+
+def test_breakdown_labels_from_trace_metadata_are_escaped() -> None:
+    import io
+
+    from rmg_core import RunSummary, ScoreStats
+    from rmg_reporting.terminal import print_summary
+
+    stream = io.StringIO()
+    breakdowns = [{"field": "metadata.app", "small_group": 5,
+                   "groups": [{"group": "a\x1b]0;x\x07", "cases": 1, "scores": {"s": {"mean": 0.5}}}]}]
+    print_summary(RunSummary(cases=1, scores={"s": ScoreStats("s", scored=1, total=0.5)}), None, stream, breakdowns)
+    assert "\x1b" not in stream.getvalue() and "a\\x1b]0;x" in stream.getvalue()

@@ -10,7 +10,10 @@ from typing import Any, AsyncIterator, Sequence
 
 import pytest
 
-from rmg_core import EvalCase, GradingRunner, ScoreRecord, Sink, Source, SourceError, WriteReport, spreadsheet_safe
+from rmg_core import (
+    EvalCase, Grader, GraderResult, GraderScore, GradingRunner, ScoreRecord, Sink, Source, SourceError, WriteReport,
+    spreadsheet_safe,
+)
 from rmg_core.pipeline import run_evaluation
 from rmg_local.sink import LocalFileSink
 from rmg_local.source import LocalFileSource
@@ -108,3 +111,27 @@ def test_an_interrupted_run_reconciles_graded_and_written(tmp_path: Path) -> Non
     assert summary.sinks[1].failed_count > 0
     assert "the run stopped before this score reached the sink" in summary.render()
     assert not out.exists() and (tmp_path / "scores.jsonl.partial").exists()
+
+
+def test_cancelling_with_full_queues_does_not_hang(tmp_path: Path) -> None:
+    """Ctrl-C while the reader waits for room and the grader is busy: the run stops, it does not hang."""
+    traces = tmp_path / "t.jsonl"
+    write_traces(traces, 20)
+
+    class Sleepy(Grader):
+        name = "sleepy"
+        required_fields = ("prediction",)
+
+        async def aevaluate(self, prediction: Any) -> GraderResult:
+            await asyncio.sleep(30)
+            return GraderScore(score=1.0)
+
+    async def main() -> Any:
+        task = asyncio.ensure_future(run_evaluation(
+            LocalFileSource(path=str(traces)), GradingRunner({"sleepy": Sleepy()}), [], chunk_size=1))
+        await asyncio.sleep(1.5)  # the reader has filled the queue and waits; the grader sleeps
+        task.cancel()
+        return await asyncio.wait_for(task, 10)
+
+    summary = asyncio.run(main())
+    assert summary.interrupted and summary.exit_code == 1

@@ -56,6 +56,16 @@ def test_a_failure_keeps_the_target_and_sets_what_was_written_aside(tmp_path: Pa
     assert Path(partial_path(target)).read_text() == "half"
 
 
+def test_a_symlinked_target_is_replaced_through_the_link(tmp_path: Path) -> None:
+    real, link = tmp_path / "data" / "scores.jsonl", tmp_path / "scores.jsonl"
+    real.parent.mkdir()
+    real.write_text("old")
+    link.symlink_to(real)
+    with atomic_write(link) as handle:
+        handle.write("new")
+    assert link.is_symlink() and real.read_text() == "new"
+
+
 def test_abandon_and_commit(tmp_path: Path) -> None:
     out = AtomicFile(tmp_path / "s.jsonl")
     out.handle.write("line\n")
