@@ -275,6 +275,33 @@ def test_scores_are_upserted_by_id_and_writes_counted(fake_langfuse):
     assert score["timestampsWritten"] == ["2026-01-01T00:00:00.000Z"]
 
 
+def test_object_dialect_stamps_the_server_clock_and_a_write_on_another_day_adds_a_row():
+    body = {"id": "s1", "traceId": "t", "name": "acc", "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}
+    with FakeLangfuse(score_dialect="object") as fake, client(fake) as http:
+        http.post(SCORES, json=body).raise_for_status()
+        http.post(SCORES, json=body).raise_for_status()  # same day: the row is replaced
+        [row] = fake.score_rows("s1")
+        assert row["writeCount"] == 2 and row["timestamp"] != "2026-01-01T00:00:00.000Z"  # the body's is ignored
+        assert abs(datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00")) - fake.now()) < timedelta(minutes=1)
+        fake.advance_clock(timedelta(days=1))
+        http.post(SCORES, json=body).raise_for_status()  # the next day: a second row, same id
+        assert [r["writeCount"] for r in fake.score_rows("s1")] == [2, 1]
+        assert fake.scores_by_trace_and_name() == {("t", "acc"): ["s1", "s1"]}
+        listed = http.get(SCORES_V3, params={"traceId": "t"}).raise_for_status().json()["data"]
+        assert [s["id"] for s in listed] == ["s1", "s1"]
+        assert not fake.violations()
+
+
+def test_array_dialect_keeps_the_given_timestamp_so_another_day_overwrites(fake_langfuse):
+    body = [{"id": "s1", "traceId": "t", "name": "acc", "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}]
+    with client(fake_langfuse) as http:
+        http.post(SCORES, json=body).raise_for_status()
+        fake_langfuse.advance_clock(86_400)
+        http.post(SCORES, json=body).raise_for_status()
+    [row] = fake_langfuse.score_rows("s1")
+    assert row["writeCount"] == 2 and row["timestamp"] == "2026-01-01T00:00:00.000Z"
+
+
 def test_score_body_over_the_limit_is_413(fake_langfuse):
     big = [{"traceId": "t", "name": "a", "value": 1.0, "comment": "c" * 2000}] * 600
     with client(fake_langfuse) as http:
