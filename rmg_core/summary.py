@@ -103,6 +103,8 @@ class SinkTally:
         self.report.written += report.written
         self.report.skipped += report.skipped
         self.report.notes.extend(report.notes)
+        self.report.unchanged += report.unchanged
+        self.report.unchecked += report.unchecked
         self.failed_count += len(report.failed)
         room = KEEP_PROBLEMS - len(self.report.failed)
         if room > 0:
@@ -174,6 +176,8 @@ class RunSummary:
                     "sink": t.sink,
                     "written": t.report.written,
                     "skipped": t.report.skipped,
+                    "unchanged": t.report.unchanged,
+                    "unchecked": t.report.unchecked,
                     "failed": t.failed_count,
                     "failures": [f.model_dump() for f in t.report.failed],
                     "notes": list(t.report.notes),
@@ -203,7 +207,12 @@ class RunSummary:
             lines += self.score_lines()
         for tally in self.sinks:
             r = tally.report
-            lines.append(f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped, {tally.failed_count} FAILED" if tally.failed_count else f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped")
+            unchanged = f", {r.unchanged} unchanged (not written)" if r.unchanged else ""
+            failed = f", {tally.failed_count} FAILED" if tally.failed_count else ""
+            lines.append(f"  sink {tally.sink}: {r.written} written{unchanged}, {r.skipped} skipped{failed}")
+            if r.unchecked:
+                lines.append(f"    {r.unchecked} of them written without checking what the destination "
+                             "already held (reading it failed)")
             for failure in r.failed[:5]:
                 lines.append(printable(f"    not written: trace {failure.trace_id} score {failure.name!r}: {failure.message}"))
             lines += [f"    {printable(note)}" for note in r.notes]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -109,14 +110,45 @@ def test_2000_traces_under_faults_every_score_once_and_rerun_adds_none(fake_lang
     assert counts["GET /api/public/v3/scores"] <= 2 * 20 + 1  # per page of traces, not per trace (+1 open())
 
 
-def test_rerun_with_only_changed_writes_nothing(fake_langfuse: FakeLangfuse) -> None:
+def test_rerun_writes_nothing_by_default(fake_langfuse: FakeLangfuse) -> None:
     fake_langfuse.seed_traces(300)
     asyncio.run(evaluate(LangfuseSource(**creds(fake_langfuse)), LangfuseSink(**creds(fake_langfuse))))
     writes = fake_langfuse.score_writes
-    report, cases = asyncio.run(evaluate(LangfuseSource(**creds(fake_langfuse)), LangfuseSink(**creds(fake_langfuse), only_changed=True)))
+    report, cases = asyncio.run(evaluate(LangfuseSource(**creds(fake_langfuse)), LangfuseSink(**creds(fake_langfuse))))
     assert cases == 300 and report.written == 0 and not report.failed
-    assert report.skipped == 600
+    assert report.unchanged == len(expected_keys(fake_langfuse)) and report.unchecked == 0
     assert fake_langfuse.score_writes == writes
+
+
+@pytest.mark.parametrize("dialect", ["object", "array"])
+def test_rerun_the_next_server_day_writes_nothing_and_stores_one_row_per_score(dialect: str) -> None:
+    """Object dialect: the server stamps its own clock and keys (id, name, day); a rewrite the next day is a second row."""
+    with FakeLangfuse(score_dialect=dialect) as fake:
+        fake.seed_traces(400)
+        sink_settings = {"dialect": dialect}
+        first, _ = asyncio.run(evaluate(LangfuseSource(**creds(fake)), LangfuseSink(**creds(fake), **sink_settings)))
+        expected = expected_keys(fake)
+        assert first.written == len(expected) and not first.failed
+        first_requests = sum(fake.request_counts().values())
+        fake.reset(traces=False, scores=False, faults=False)
+        fake.advance_clock(timedelta(days=1))
+
+        second, cases = asyncio.run(evaluate(LangfuseSource(**creds(fake)), LangfuseSink(**creds(fake), **sink_settings)))
+        assert cases == 400 and second.written == 0 and second.unchanged == len(expected) and not second.failed
+        assert_exactly_once(fake, expected)
+        counts = fake.request_counts()
+        assert "POST /api/public/scores" not in counts
+        # Object dialect: one POST per score the first time, a few reads now.  Array dialect: the
+        # first run wrote 100 scores per POST, so reading them back costs about as much.
+        assert sum(counts.values()) <= first_requests / (10 if dialect == "object" else 1), (counts, first_requests)
+        assert not fake.violations()
+
+        # What the default prevents: a full rewrite the next day duplicates every score in the object dialect.
+        fake.advance_clock(timedelta(days=1))
+        forced, _ = asyncio.run(evaluate(LangfuseSource(**creds(fake)), LangfuseSink(**creds(fake), rewrite=True, **sink_settings)))
+        assert forced.written == len(expected)
+        rows = fake.scores_by_trace_and_name()
+        assert {len(ids) for ids in rows.values()} == ({2} if dialect == "object" else {1})
 
 
 @pytest.mark.parametrize("dialect", ["auto", "object"])

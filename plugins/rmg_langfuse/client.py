@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from rmg_core import RmgError, parse_retry_after
+from rmg_core import ResponseTooLarge, RmgError, bounded_request, parse_retry_after
 
 from .settings import ConnectionSettings, require_credentials
 
@@ -54,6 +54,53 @@ class LangfuseHTTPError(RmgError):
         what = f"HTTP {status}" if status is not None else "connection failed"
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         super().__init__(f"{endpoint}: {what}{tries}: {message}")
+
+
+class LangfuseReplyError(LangfuseHTTPError):
+    """A 2xx reply that cannot be used: not JSON, the wrong JSON type, or a listing cursor that would loop."""
+
+
+def first_bytes(content: bytes, limit: int = 120) -> str:
+    """The start of a body, escaped (``repr`` of bytes): safe to show in a terminal."""
+    head = repr(content[:limit])
+    return head + ("..." if len(content) > limit else "") if content else "(empty body)"
+
+
+def page_data(body: dict[str, Any], endpoint: str, status: int = 200) -> list[Any]:
+    """The ``data`` list of a listing page (missing or null: empty); another type is a `LangfuseReplyError`."""
+    data = body.get("data")
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise LangfuseReplyError(endpoint, status, f"'data' is a {type(data).__name__}, not a list")
+    return data
+
+
+class CursorGuard:
+    """The next cursor of a cursor-paged listing, refusing one that would make the listing loop forever."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self._seen: set[str] = set()
+
+    def next(self, body: dict[str, Any]) -> Optional[str]:
+        """``meta.cursor`` of a page: None when the listing is done; `LangfuseReplyError` if it repeats or is not text."""
+        meta = body.get("meta")
+        cursor = meta.get("cursor") if isinstance(meta, Mapping) else None
+        if cursor is None or cursor == "":
+            return None
+        if not isinstance(cursor, str):
+            raise LangfuseReplyError(
+                self.endpoint, 200, f"meta.cursor is a {type(cursor).__name__}, not a string "
+                f"({ascii(cursor)[:80]}); the listing stops here",
+            )
+        if cursor in self._seen:
+            raise LangfuseReplyError(
+                self.endpoint, 200, f"the server sent cursor {ascii(cursor)[:80]} a second time; following it "
+                "would repeat the listing forever, so it stops here",
+            )
+        self._seen.add(cursor)
+        return cursor
 
 
 class _Retryable(Exception):
@@ -145,6 +192,29 @@ class LangfuseClient:
     def __repr__(self) -> str:
         return f"LangfuseClient(base_url={self.settings.base_url!r})"
 
+    async def get_json(
+        self, path: str, *, params: Optional[Mapping[str, Any]] = None, label: Optional[str] = None, expect: type = dict
+    ) -> Any:
+        """GET ``path`` and return its JSON body (a dict by default); see `reply_json`."""
+        response = await self.request("GET", path, params=params, label=label)
+        return self.reply_json(response, label or f"GET {path}", expect)
+
+    def reply_json(self, response: "httpx.Response", endpoint: str, expect: type = dict) -> Any:
+        """The JSON body of a reply, of type ``expect``; else `LangfuseReplyError` with the status and first bytes."""
+        status = response.status_code
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            head = self.redact(first_bytes(response.content))
+            raise LangfuseReplyError(endpoint, status, f"the reply is not JSON; it starts with {head}") from None
+        except RecursionError:
+            raise LangfuseReplyError(endpoint, status, "the reply is JSON nested too deeply to read") from None
+        if not isinstance(body, expect):
+            what = "object" if expect is dict else "array" if expect is list else expect.__name__
+            head = self.redact(first_bytes(response.content))
+            raise LangfuseReplyError(endpoint, status, f"expected a JSON {what}, got {type(body).__name__}; it starts with {head}")
+        return body
+
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, _REDACTED)
@@ -210,7 +280,16 @@ class LangfuseClient:
         throttled, retry_after = False, None
         try:
             try:
-                response = await self._http.request(method, path, params=params, json=body)
+                # A total deadline and a size cap: httpx's timeout bounds each read only, so a
+                # server dripping a byte a second, or sending an endless body, would never stop.
+                response = await bounded_request(
+                    self._http, method, path, deadline=self.settings.timeout,
+                    max_bytes=self.settings.max_response_bytes, params=params, json=body,
+                )
+            except ResponseTooLarge as exc:
+                raise LangfuseHTTPError(
+                    endpoint, None, f"{self.redact(str(exc))}; lower page_size or raise max_response_bytes",
+                ) from None
             except httpx.TransportError as exc:
                 # A dropped or refused connection, or a timeout: worth repeating.
                 raise _Retryable(None, self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)) from None

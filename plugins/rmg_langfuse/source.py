@@ -30,7 +30,7 @@ from pydantic import Field, field_validator, model_validator
 from rmg_core import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, Source, SourceError, case_from_mapping, sample_fraction
 
 from .settings import ConnectionSettings, require_credentials, utc
-from .traces import MISSING, TraceQuery, TraceRow, parse_io
+from .traces import MISSING, NestedTooDeep, TraceQuery, TraceRow, parse_io
 
 if TYPE_CHECKING:
     import httpx
@@ -395,6 +395,18 @@ class LangfuseSource(Source):
                 location=f"langfuse observation {row.observation_id or '(no id)'}",
                 message="the root observation has no traceId, so its scores could not be attached to a trace",
             )
+        try:
+            return self._map(row, references)
+        except (NestedTooDeep, RecursionError) as exc:
+            # Text an application's end user wrote must not stop the run: this trace is skipped, the rest graded.
+            reason = str(exc) if isinstance(exc, NestedTooDeep) else "JSON nested too deeply to read"
+            return CaseError(
+                location=f"langfuse ({self.settings.base_url})", trace_id=row.id,
+                message=f"its input, output or metadata is {reason}; the trace is skipped",
+            )
+
+    def _map(self, row: TraceRow, references: Optional[dict[str, Any]]) -> EvalCase | CaseError:
+        assert row.id
         s = self.settings
         metadata = parse_io(row.metadata)
         if metadata is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Literal, Optional, Sequence
 
-from .client import LangfuseClient
+from .client import CursorGuard, LangfuseClient, page_data
 
 V2_PATH = "/api/public/v2/observations"
 LEGACY_PATH = "/api/public/traces"
@@ -75,19 +75,46 @@ def iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+#: Deepest JSON nesting accepted in a trace's input, output or metadata.  Far above any real
+#: chat transcript; far below what would exhaust Python's stack in the code that reads it later.
+MAX_NESTING = 200
+
+
+class NestedTooDeep(ValueError):
+    """Trace JSON nested deeper than `MAX_NESTING` (text written by an application's end user can be)."""
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:  # iterative: the point is not to recurse
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def parse_io(value: Any) -> Any:
     """Input/output/metadata that arrive as JSON text (v2 always sends raw strings) become JSON values.
 
     Only text that is a JSON object, array or string is parsed: ``"42"`` or
-    ``"true"`` stay the text the application produced.
+    ``"true"`` stay the text the application produced.  JSON nested deeper
+    than `MAX_NESTING` raises `NestedTooDeep` (never a `RecursionError`).
     """
     if isinstance(value, str):
         stripped = value.strip()
         if stripped[:1] in ("{", "[", '"') and stripped[-1:] in ("}", "]", '"') and len(stripped) > 1:
             try:
-                return json.loads(stripped)
+                parsed = json.loads(stripped)
             except ValueError:
                 return value
+            except RecursionError:
+                raise NestedTooDeep(f"JSON nested deeper than {MAX_NESTING} levels") from None
+            if stripped.count("[") + stripped.count("{") > MAX_NESTING and _deeper_than(parsed, MAX_NESTING):
+                raise NestedTooDeep(f"JSON nested deeper than {MAX_NESTING} levels")
+            return parsed
     return value
 
 
@@ -215,12 +242,14 @@ def _prefer_physical_roots(rows: Sequence[TraceRow]) -> list[TraceRow]:
 
 async def v2_pages(client: LangfuseClient, query: TraceQuery) -> AsyncIterator[list[TraceRow]]:
     params = v2_params(query)
+    endpoint = f"GET {V2_PATH}"
+    cursors = CursorGuard(endpoint)
     while True:
-        body = (await client.request("GET", V2_PATH, params=params)).json()
-        rows = [_row_from_v2(obs) for obs in body.get("data") or () if isinstance(obs, dict)]
+        body = await client.get_json(V2_PATH, params=params)
+        rows = [_row_from_v2(obs) for obs in page_data(body, endpoint) if isinstance(obs, dict)]
         yield _prefer_physical_roots(rows)
-        cursor = (body.get("meta") or {}).get("cursor")
-        if not cursor or not rows:
+        cursor = cursors.next(body)
+        if cursor is None or not rows:
             return
         params["cursor"] = cursor
 
@@ -228,8 +257,8 @@ async def v2_pages(client: LangfuseClient, query: TraceQuery) -> AsyncIterator[l
 async def legacy_pages(client: LangfuseClient, query: TraceQuery) -> AsyncIterator[list[TraceRow]]:
     page = 1
     while True:
-        body = (await client.request("GET", LEGACY_PATH, params=legacy_params(query, page))).json()
-        rows = [_row_from_legacy(t) for t in body.get("data") or () if isinstance(t, dict)]
+        body = await client.get_json(LEGACY_PATH, params=legacy_params(query, page))
+        rows = [_row_from_legacy(t) for t in page_data(body, f"GET {LEGACY_PATH}") if isinstance(t, dict)]
         yield rows
         total_pages = (body.get("meta") or {}).get("totalPages")
         if not rows or (isinstance(total_pages, int) and page >= total_pages):
@@ -242,8 +271,9 @@ async def v2_rows_of_trace(client: LangfuseClient, trace_id: str, query: TraceQu
     params: dict[str, Any] = {"fields": V2_FIELDS, "limit": 10, "traceId": trace_id, "isRootObservation": "true"}
     if query.expand_metadata:
         params["expandMetadata"] = ",".join(query.expand_metadata)
-    body = (await client.request("GET", V2_PATH, params=params, label=f"GET {V2_PATH}?traceId")).json()
-    rows = [_row_from_v2(obs) for obs in body.get("data") or () if isinstance(obs, dict)]
+    label = f"GET {V2_PATH}?traceId"
+    body = await client.get_json(V2_PATH, params=params, label=label)
+    rows = [_row_from_v2(obs) for obs in page_data(body, label) if isinstance(obs, dict)]
     return _prefer_physical_roots([r for r in rows if r.id == trace_id])[:1]
 
 
@@ -254,13 +284,12 @@ async def legacy_row_of_trace(client: LangfuseClient, trace_id: str) -> list[Tra
     from .client import LangfuseHTTPError
 
     try:
-        response = await client.request(
-            "GET", f"{LEGACY_PATH}/{quote(trace_id, safe='')}", params={"fields": "core,io"},
+        body = await client.get_json(
+            f"{LEGACY_PATH}/{quote(trace_id, safe='')}", params={"fields": "core,io"},
             label=f"GET {LEGACY_PATH}/{{traceId}}",
         )
     except LangfuseHTTPError as exc:
         if exc.status == 404:
             return []
         raise
-    body = response.json()
-    return [_row_from_legacy(body)] if isinstance(body, dict) else []
+    return [_row_from_legacy(body)]
