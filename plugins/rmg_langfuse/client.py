@@ -14,9 +14,10 @@ models (slow on megabyte payloads) and speaks only the array dialect of
 Retries use tenacity (a dependency already) rather than httpx transport
 retries: httpx's ``retries=`` only retries failed *connects*, not a 5xx, a 429
 or a connection dropped mid-response, and knows nothing of ``Retry-After``.
-Concurrency is adaptive (AIMD): every success widens the window by about one
-request per round trip, a 429 halves it and pauses new requests until the
-server's ``Retry-After`` has passed, so a rate-limited server is not hammered.
+Concurrency is adaptive (see `AdaptiveLimiter`): a 429 pauses new requests
+until the server's ``Retry-After`` has passed and resumes at no less than
+half the previous concurrency; a 5xx or a dropped connection retries that
+request alone, with jittered backoff.
 """
 
 from __future__ import annotations
@@ -114,12 +115,27 @@ class _Retryable(Exception):
 
 
 class AdaptiveLimiter:
-    """At most ``limit`` requests in flight; AIMD on the limit, and a shared pause on 429."""
+    """At most ``limit`` requests in flight (AIMD), and a shared pause when the server asks for one.
+
+    A 429 pauses *new* requests until its ``Retry-After`` has passed (requests
+    already in flight finish) and halves the limit, once per pause and never
+    below half of ``maximum``: the pause is what brings the run down to the
+    server's rate, and cutting concurrency on every 429 collapsed a long run
+    to one request in flight.  Each success adds back about one request per
+    round trip.  A 5xx or a dropped connection does not touch the limit: that
+    request alone is retried with backoff.
+
+    ``pauses`` and ``paused_seconds`` (the union of pause windows) say how
+    long the server held the run back.
+    """
 
     def __init__(self, maximum: int) -> None:
         self.maximum = maximum
+        self.floor = max(1.0, maximum / 2)
         self.limit = float(maximum)
         self.in_flight = 0
+        self.pauses = 0
+        self.paused_seconds = 0.0
         self._cond: Optional[asyncio.Condition] = None
         self._resume_at = 0.0
         self._last_cut = 0.0
@@ -130,28 +146,36 @@ class AdaptiveLimiter:
         return self._cond
 
     async def acquire(self) -> float:
-        """Wait for a slot (and for any 429 pause); returns the start time to pass to `release`."""
+        """Wait for any pause and for a slot; returns the start time to pass to `release`."""
         cond = self._condition()
-        async with cond:
-            await cond.wait_for(lambda: self.in_flight < max(1, int(self.limit)))
-            self.in_flight += 1
-        pause = self._resume_at - time.monotonic()
-        if pause > 0:
-            await asyncio.sleep(pause)
-        return time.monotonic()
+        while True:
+            pause = self._resume_at - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+                continue
+            async with cond:
+                await cond.wait_for(lambda: self.in_flight < int(self.limit))
+                if self._resume_at <= time.monotonic():  # no pause began while we waited for the slot
+                    self.in_flight += 1
+                    return time.monotonic()
 
     async def release(self, started: float, throttled: bool = False, retry_after: Optional[float] = None) -> None:
         cond = self._condition()
         async with cond:
             self.in_flight -= 1
+            now = time.monotonic()
             if throttled:
-                # Requests that started before the last cut saw the old limit:
-                # their 429s must not halve it again.
+                # Requests sent before the last cut saw the old limit: their 429s do not cut again.
                 if started >= self._last_cut:
-                    self.limit = max(1.0, self.limit / 2)
-                    self._last_cut = time.monotonic()
+                    self.limit = max(self.floor, self.limit / 2)
+                    self._last_cut = now
                 if retry_after:
-                    self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
+                    end = now + retry_after
+                    if end > self._resume_at:
+                        if self._resume_at <= now:
+                            self.pauses += 1
+                        self.paused_seconds += end - max(now, self._resume_at)
+                        self._resume_at = end
             else:
                 self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
             cond.notify_all()
