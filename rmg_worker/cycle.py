@@ -40,6 +40,7 @@ from .ledger import (
     content_hash,
     due_scores,
     grading_reason,
+    fails_every_time,
     missing_outcomes,
     outcome_of,
 )
@@ -74,6 +75,8 @@ class CycleStats:
     scored: int = 0
     failed: int = 0
     dead: int = 0
+    #: Grader errors that fail the same way on every attempt (a missing field): recorded once, not retried.
+    not_retried: int = 0
     status: str = "ok"
     error: Optional[str] = None
     watermark: Optional[str] = None
@@ -329,15 +332,25 @@ class LedgerSink(Sink):
         now = time.time()
         outcomes = []
         report = WriteReport()
+        # An aggregate that failed only because its inputs fail every time fails every time too;
+        # one that lost an input to a transient grader error is retried with that grader.
+        transient = {r.trace_id for r in records if r.is_error and r.component == "grader" and not fails_every_time(r)}
         for record in records:
             pending = self.pending.get(record.trace_id)
             if pending is None:  # pragma: no cover - every graded case passed through DueCases
                 continue
-            outcome = outcome_of(record, failures.get(record.score_id), self.plan, pending, self.policy, now)
+            permanent = record.is_error and (
+                fails_every_time(record) or (record.component == "aggregator" and record.trace_id not in transient)
+            )
+            outcome = outcome_of(record, failures.get(record.score_id), self.plan, pending, self.policy, now, permanent)
             outcomes.append(outcome)
             if outcome.status == "scored":
                 self.stats.scored += 1
                 report.written += 1
+            elif permanent and record.score_id not in failures:
+                self.stats.not_retried += 1
+                if len(self.stats.errors) < 5 and outcome.last_error:
+                    self.stats.errors.append(f"{record.trace_id} {record.name}: {outcome.last_error}")
             else:
                 if outcome.status == "dead":
                     self.stats.dead += 1

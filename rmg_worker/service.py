@@ -59,7 +59,7 @@ class CycleLog:
         extra = "".join(
             f", {label} {value}" for label, value in (
                 ("sampled out", s.sampled_out), ("too young", s.deferred), ("bad traces", s.bad_cases),
-                ("not found", s.not_found),
+                ("not found", s.not_found), ("not retried (fail every time)", s.not_retried),
             ) if value
         )
         window = f"window {s.window_start or 'start'} .. {s.window_end}" if s.window_end else "whole source"
