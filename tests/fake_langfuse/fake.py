@@ -214,6 +214,8 @@ class FakeLangfuse:
             "requests": self.request_counts(),
             "statuses": self.status_counts(),
             "faults": self.fault_counts(),
+            "pauseSeconds": round(self.app.faults.pause_seconds, 3),
+            "scoreKeys": len({(s.trace_id, s.name) for s in self.app.store.scores_snapshot()}),
             "scoreWrites": self.score_writes,
             "scores": len(self.app.store.scores),
             "traces": len(self.app.store.traces),
