@@ -180,6 +180,26 @@ def test_array_server_with_explicit_dialect_and_207(fake_langfuse: FakeLangfuse)
     assert {(f.trace_id, f.name) for f in report.failed} == expected
 
 
+def test_rmg_eval_summary_counts_unchanged_scores_apart_from_written(fake_langfuse: FakeLangfuse, tmp_path) -> None:
+    """The CLI end to end, twice: the second summary says the scores were stored unchanged and not written."""
+    from tests.conftest import run_rmg
+
+    fake_langfuse.seed_traces(60)
+    env = {"LANGFUSE_PUBLIC_KEY": fake_langfuse.public_key, "LANGFUSE_SECRET_KEY": fake_langfuse.secret_key,
+           "LANGFUSE_BASE_URL": fake_langfuse.base_url, "RMG_DISABLE_PLUGINS": "broken_import,bad_hook,bad_signature"}
+    command = ("eval", "--source", "langfuse", "-g", "similarity", "--sink", "langfuse",
+               "--summary-json", str(tmp_path / "summary.json"))
+    first = run_rmg(*command, env=env)
+    assert first.returncode == 0, first.stderr
+    written = fake_langfuse.score_writes
+    second = run_rmg(*command, env=env)
+    assert second.returncode == 0, second.stderr
+    assert fake_langfuse.score_writes == written
+    assert f"sink langfuse: 0 written, {written} unchanged (not written)" in second.stdout + second.stderr
+    [sink] = json.loads((tmp_path / "summary.json").read_text())["sinks"]
+    assert (sink["written"], sink["unchanged"], sink["unchecked"], sink["failed"]) == (0, written, 0, 0)
+
+
 def test_legacy_traces_endpoint(fake_langfuse: FakeLangfuse) -> None:
     ids = fake_langfuse.seed_traces(120)
     source = LangfuseSource(**creds(fake_langfuse), api="legacy", page_size=50, environment="production")

@@ -390,3 +390,24 @@ def test_second_signal_exits_at_once_and_the_state_stays_usable(tmp_path: Path) 
         again = run_rmg("worker", "-c", str(config), "--once", env=QUIET_PLUGINS)
         assert again.returncode == 0, again.stderr
         assert_exactly_once(fake, [t["id"] for t in batch])
+
+
+def test_a_trace_nested_too_deep_is_one_bad_trace_and_the_worker_moves_on(tmp_path: Path) -> None:
+    """1,000 '[' then 1,000 ']' as a trace's output: a per-trace CaseError, never a RecursionError; the watermark moves."""
+    with FakeLangfuseProcess() as fake:
+        good = traces("ok", 5, at=datetime.now(timezone.utc) - timedelta(seconds=5))
+        deep = traces("deep", 1, at=datetime.now(timezone.utc) - timedelta(seconds=5), output="[" * 1000 + "]" * 1000)
+        fake.add_traces(good + deep)
+        config = write_config(tmp_path / "eval.toml", fake, tmp_path / "state.sqlite3")
+        first = run_rmg("worker", "-c", str(config), "--once", env=QUIET_PLUGINS)
+        assert "RecursionError" not in first.stderr and "Traceback" not in first.stderr, first.stderr
+        assert "bad traces 1" in first.stderr, first.stderr
+        assert_exactly_once(fake, [t["id"] for t in good])
+        watermark = worker_status(config)["watermark"]
+        assert watermark is not None
+        fake.add_traces(traces("later", 3))
+        time.sleep(0.05)
+        second = run_rmg("worker", "-c", str(config), "--once", env=QUIET_PLUGINS)
+        assert "Traceback" not in second.stderr, second.stderr
+        assert worker_status(config)["watermark"] > watermark
+        assert_exactly_once(fake, [t["id"] for t in good + traces("later", 3)])
