@@ -558,3 +558,33 @@ def test_a_reply_larger_than_max_response_bytes_fails_the_request() -> None:
     source = make_source(lambda request: httpx.Response(200, text=big), api="v2", max_response_bytes=50_000)
     with pytest.raises(SourceError, match=r"larger than 50,000 bytes.*max_response_bytes"):
         collect(source)
+
+
+def test_a_legacy_page_nested_too_deep_to_parse_is_read_trace_by_trace() -> None:
+    """The legacy API sends input/output as JSON inside the page: one deep trace must not cost the page."""
+    deep = "[" * 1000 + "]" * 1000
+    traces = {f"t{i}": {"id": f"t{i}", "timestamp": "2026-01-01T00:00:00.000Z", "input": "q", "output": f"a{i}"} for i in range(3)}
+    served: list[str] = []
+
+    def trace_json(trace_id: str) -> str:
+        body = dict(traces[trace_id])
+        return json.dumps(body)[:-1] + (', "metadata": {"x": ' + deep + "}}" if trace_id == "t1" else "}")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        served.append(f"{request.url.path}?{request.url.params.get('fields')}")
+        if request.url.path == "/api/public/traces":
+            if request.url.params["fields"] == "core":
+                return httpx.Response(200, json={"data": [{"id": t} for t in traces], "meta": {"totalPages": 1}})
+            page = "[" + ",".join(trace_json(t) for t in traces) + "]"
+            return httpx.Response(200, text='{"data": ' + page + ', "meta": {"totalPages": 1}}')
+        return httpx.Response(200, text=trace_json(request.url.path.rsplit("/", 1)[1]))
+
+    items = collect(make_source(handler, api="legacy"))
+    assert [i.id for i in items if isinstance(i, EvalCase)] == ["t0", "t2"]
+    [bad] = [i for i in items if isinstance(i, CaseError)]
+    assert bad.trace_id == "t1" and "nested too deeply" in bad.message
+    assert served[:2] == ["/api/public/traces?core,io", "/api/public/traces?core"]
+    # parsed JSON deeper than rmg reads (but not too deep for Python) is refused the same way
+    shallow = {"id": "t9", "timestamp": "2026-01-01T00:00:00.000Z", "input": "q", "output": json.loads("[" * 300 + "]" * 300)}
+    items = collect(make_source(lambda r: httpx.Response(200, json={"data": [shallow], "meta": {"totalPages": 1}}), api="legacy"))
+    assert isinstance(items[0], CaseError) and "deeper than 200" in items[0].message

@@ -65,6 +65,8 @@ class TraceRow:
     version: Any
     observation_id: Optional[str] = None
     is_physical_root: bool = True
+    #: Why the trace's content could not be read (it becomes a per-trace CaseError); None when it could.
+    unreadable: Optional[str] = None
 
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
@@ -94,6 +96,13 @@ def _deeper_than(value: Any, limit: int) -> bool:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
+
+
+def check_nesting(value: Any) -> Any:
+    """``value`` itself, or `NestedTooDeep` when it (already parsed JSON, as the legacy API sends it) is too deep."""
+    if isinstance(value, (dict, list)) and _deeper_than(value, MAX_NESTING):
+        raise NestedTooDeep(f"JSON nested deeper than {MAX_NESTING} levels")
+    return value
 
 
 def parse_io(value: Any) -> Any:
@@ -211,6 +220,7 @@ def _row_from_v2(obs: dict[str, Any]) -> TraceRow:
 def _row_from_legacy(trace: dict[str, Any]) -> TraceRow:
     get = trace.get
     return TraceRow(
+        unreadable=get("_unreadable"),
         id=get("id"),
         timestamp=get("timestamp"),
         input=get("input"),
@@ -254,10 +264,47 @@ async def v2_pages(client: LangfuseClient, query: TraceQuery) -> AsyncIterator[l
         params["cursor"] = cursor
 
 
+def _too_deep(exc: Exception) -> bool:
+    from .client import LangfuseReplyError
+
+    return isinstance(exc, LangfuseReplyError) and "nested too deeply" in exc.message
+
+
+async def _legacy_page_trace_by_trace(client: LangfuseClient, query: TraceQuery, page: int) -> dict[str, Any]:
+    """A legacy page whose JSON is nested too deeply to parse: its ids, then each trace on its own.
+
+    The legacy API returns input and output as JSON inside the page, so one
+    trace an end user filled with ``[[[[...`` would make the whole page
+    unreadable; here only that trace is (a per-trace CaseError).
+    """
+    from .client import LangfuseHTTPError
+
+    params = {**legacy_params(query, page), "fields": "core"}
+    body = await client.get_json(LEGACY_PATH, params=params)
+    traces: list[Any] = []
+    for item in page_data(body, f"GET {LEGACY_PATH}"):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        try:
+            traces.append(await _legacy_trace(client, item["id"]) or item)
+        except LangfuseHTTPError as exc:
+            if not _too_deep(exc):
+                raise
+            traces.append({**item, "_unreadable": "JSON nested too deeply to read"})
+    return {**body, "data": traces}
+
+
 async def legacy_pages(client: LangfuseClient, query: TraceQuery) -> AsyncIterator[list[TraceRow]]:
+    from .client import LangfuseHTTPError
+
     page = 1
     while True:
-        body = await client.get_json(LEGACY_PATH, params=legacy_params(query, page))
+        try:
+            body = await client.get_json(LEGACY_PATH, params=legacy_params(query, page))
+        except LangfuseHTTPError as exc:
+            if not _too_deep(exc):
+                raise
+            body = await _legacy_page_trace_by_trace(client, query, page)
         rows = [_row_from_legacy(t) for t in page_data(body, f"GET {LEGACY_PATH}") if isinstance(t, dict)]
         yield rows
         total_pages = (body.get("meta") or {}).get("totalPages")
@@ -279,17 +326,29 @@ async def v2_rows_of_trace(client: LangfuseClient, trace_id: str, query: TraceQu
 
 async def legacy_row_of_trace(client: LangfuseClient, trace_id: str) -> list[TraceRow]:
     """One trace by id (``GET /api/public/traces/{traceId}``); empty if the server says 404."""
+    from .client import LangfuseHTTPError
+
+    try:
+        body = await _legacy_trace(client, trace_id)
+    except LangfuseHTTPError as exc:
+        if _too_deep(exc):
+            return [TraceRow(trace_id, *(MISSING,) * 11, unreadable="JSON nested too deeply to read")]
+        raise
+    return [_row_from_legacy(body)] if body is not None else []
+
+
+async def _legacy_trace(client: LangfuseClient, trace_id: str) -> Optional[dict[str, Any]]:
+    """``GET /api/public/traces/{traceId}`` (core and io); None when the server says 404."""
     from urllib.parse import quote
 
     from .client import LangfuseHTTPError
 
     try:
-        body = await client.get_json(
+        return await client.get_json(
             f"{LEGACY_PATH}/{quote(trace_id, safe='')}", params={"fields": "core,io"},
             label=f"GET {LEGACY_PATH}/{{traceId}}",
         )
     except LangfuseHTTPError as exc:
         if exc.status == 404:
-            return []
+            return None
         raise
-    return [_row_from_legacy(body)]
