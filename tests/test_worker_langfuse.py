@@ -411,3 +411,31 @@ def test_a_trace_nested_too_deep_is_one_bad_trace_and_the_worker_moves_on(tmp_pa
         assert "Traceback" not in second.stderr, second.stderr
         assert worker_status(config)["watermark"] > watermark
         assert_exactly_once(fake, [t["id"] for t in good + traces("later", 3)])
+
+
+def test_a_running_trace_is_graded_once_it_has_ended_never_on_its_partial_output(tmp_path: Path) -> None:
+    """The root observation's end time decides: a trace still running waits (and holds the watermark back)."""
+    with FakeLangfuseProcess() as fake:
+        at = datetime.now(timezone.utc) - timedelta(seconds=5)
+        done = traces("done", 3, at=at)
+        [live] = traces("live", 1, at=at - timedelta(seconds=1), output="Partial draft about something else")
+        fake.add_traces(done + [live])
+        fake.update_trace(live["id"], endTime=None)  # its root observation is still running
+        config = write_config(tmp_path / "eval.toml", fake, tmp_path / "state.sqlite3")
+        first = run_rmg("worker", "-c", str(config), "--once", "--log-format", "json", env=QUIET_PLUGINS)
+        assert first.returncode == 0, first.stderr
+        [cycle] = [e for e in map(json.loads, first.stderr.splitlines()) if e.get("event") == "cycle"]
+        assert (cycle["graded"], cycle["deferred"]) == (3, 1)
+        assert not [s for s in fake.scores() if s["traceId"] == live["id"]]
+        held = datetime.fromisoformat(worker_status(config)["watermark"].replace("Z", "+00:00"))
+        assert held <= datetime.fromisoformat(live["timestamp"])
+
+        final = traces("live", 1, at=at - timedelta(seconds=1))[0]
+        fake.update_trace(live["id"], output=final["output"],
+                          endTime=(datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat())
+        second = run_rmg("worker", "-c", str(config), "--once", env=QUIET_PLUGINS)
+        assert second.returncode == 0, second.stderr
+        scores = assert_exactly_once(fake, [t["id"] for t in done] + [live["id"]])
+        by_key = {(s["traceId"], s["name"]): s for s in scores}
+        assert by_key[(live["id"], "similarity")]["value"] == pytest.approx(expected_values([final])[(live["id"], "similarity")])
+        assert all(s["writeCount"] == 1 for s in scores)  # no partial score was ever written

@@ -446,6 +446,9 @@ class LangfuseSource(Source):
             "timestamp": row.timestamp,
             "observation_id": None,
         }
+        if row.end_time is not MISSING:  # v2: the root observation's end time says whether the trace is done
+            mapping["ended_at"] = row.end_time
+            mapping["running"] = row.end_time is None
         return case_from_mapping(
             mapping, location=f"langfuse trace {row.id}", reference_keys=(), parse_json_strings=False
         )

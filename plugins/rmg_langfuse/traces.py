@@ -43,6 +43,9 @@ class TraceQuery:
     page_size: int = 100
 
 
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
 @dataclass
 class TraceRow:
     """One trace as listed, before it becomes an `EvalCase`.
@@ -67,9 +70,10 @@ class TraceRow:
     is_physical_root: bool = True
     #: Why the trace's content could not be read (it becomes a per-trace CaseError); None when it could.
     unreadable: Optional[str] = None
+    #: The root observation's ``endTime`` (v2; None while it runs); MISSING from the legacy API.
+    end_time: Any = MISSING
 
 
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
 
 def iso(value: datetime) -> str:
@@ -214,6 +218,7 @@ def _row_from_v2(obs: dict[str, Any]) -> TraceRow:
         version=get("version", MISSING),
         observation_id=get("id"),
         is_physical_root=get("parentObservationId") is None,
+        end_time=get("endTime"),
     )
 
 
