@@ -168,6 +168,9 @@ class LangfuseSink(Sink):
         items: list[Item] = []
         for record in records:
             try:
+                if record.kind == "not_applicable":  # no value to write (issue 13's result kind), never a number
+                    report.skipped += 1
+                    continue
                 if record.is_error:
                     if not self.settings.write_errors:
                         report.skipped += 1
