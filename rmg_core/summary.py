@@ -100,11 +100,9 @@ class SinkTally:
     failed_count: int = 0
 
     def add(self, report: WriteReport) -> None:
-        self.report.written += report.written
-        self.report.skipped += report.skipped
+        for count in ("written", "skipped", "unchanged", "unchecked"):
+            setattr(self.report, count, getattr(self.report, count) + getattr(report, count))
         self.report.notes.extend(report.notes)
-        self.report.unchanged += report.unchanged
-        self.report.unchecked += report.unchecked
         self.failed_count += len(report.failed)
         room = KEEP_PROBLEMS - len(self.report.failed)
         if room > 0:
@@ -176,8 +174,7 @@ class RunSummary:
                     "sink": t.sink,
                     "written": t.report.written,
                     "skipped": t.report.skipped,
-                    "unchanged": t.report.unchanged,
-                    "unchecked": t.report.unchecked,
+                    **t.report.model_dump(include={"unchanged", "unchecked"}),
                     "failed": t.failed_count,
                     "failures": [f.model_dump() for f in t.report.failed],
                     "notes": list(t.report.notes),
@@ -207,12 +204,9 @@ class RunSummary:
             lines += self.score_lines()
         for tally in self.sinks:
             r = tally.report
-            unchanged = f", {r.unchanged} unchanged (not written)" if r.unchanged else ""
-            failed = f", {tally.failed_count} FAILED" if tally.failed_count else ""
-            lines.append(f"  sink {tally.sink}: {r.written} written{unchanged}, {r.skipped} skipped{failed}")
-            if r.unchecked:
-                lines.append(f"    {r.unchecked} of them written without checking what the destination "
-                             "already held (reading it failed)")
+            parts = [f"{r.written} written", r.unchecked and f"{r.unchecked} of them without checking what was stored (reading it failed)",
+                     r.unchanged and f"{r.unchanged} unchanged (not written)", f"{r.skipped} skipped", tally.failed_count and f"{tally.failed_count} FAILED"]
+            lines.append(f"  sink {tally.sink}: " + ", ".join(p for p in parts if p))
             for failure in r.failed[:5]:
                 lines.append(printable(f"    not written: trace {failure.trace_id} score {failure.name!r}: {failure.message}"))
             lines += [f"    {printable(note)}" for note in r.notes]

