@@ -30,6 +30,10 @@ class EvalCase(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     timestamp: Optional[datetime] = None
     observation_id: Optional[str] = None
+    #: When the trace finished (Langfuse: its root observation's end time); None when unknown.
+    ended_at: Optional[datetime] = None
+    #: The source saw the trace still running (no end time yet): its output may change, so a worker waits.
+    running: bool = False
 
     @field_validator("id", mode="before")
     @classmethod

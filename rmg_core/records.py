@@ -201,10 +201,19 @@ class WriteFailure(BaseModel):
 
 
 class WriteReport(BaseModel):
-    """What a sink did with a batch: written, deliberately skipped, failed (each named)."""
+    """What a sink did with a batch: written, deliberately skipped, unchanged, failed (each named).
+
+    Every record is counted once in ``written``, ``skipped``, ``unchanged`` or
+    ``failed``.  ``unchanged``: the destination already held this score with
+    the same value, so it was not written again.  ``unchecked`` is a part of
+    ``written``: scores written without that check because reading the
+    destination failed.
+    """
 
     written: int = 0
     skipped: int = 0
+    unchanged: int = 0
+    unchecked: int = 0
     failed: list[WriteFailure] = Field(default_factory=list)
     #: What the user must know about where the scores went (e.g. "the run did not
     #: complete: the 500 scores written are in scores.jsonl.partial"); shown in the summary.
@@ -213,5 +222,7 @@ class WriteReport(BaseModel):
     def merge(self, other: "WriteReport") -> None:
         self.written += other.written
         self.skipped += other.skipped
+        self.unchanged += other.unchanged
+        self.unchecked += other.unchecked
         self.failed.extend(other.failed)
         self.notes.extend(other.notes)

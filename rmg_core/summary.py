@@ -100,8 +100,8 @@ class SinkTally:
     failed_count: int = 0
 
     def add(self, report: WriteReport) -> None:
-        self.report.written += report.written
-        self.report.skipped += report.skipped
+        for count in ("written", "skipped", "unchanged", "unchecked"):
+            setattr(self.report, count, getattr(self.report, count) + getattr(report, count))
         self.report.notes.extend(report.notes)
         self.failed_count += len(report.failed)
         room = KEEP_PROBLEMS - len(self.report.failed)
@@ -174,6 +174,7 @@ class RunSummary:
                     "sink": t.sink,
                     "written": t.report.written,
                     "skipped": t.report.skipped,
+                    **t.report.model_dump(include={"unchanged", "unchecked"}),
                     "failed": t.failed_count,
                     "failures": [f.model_dump() for f in t.report.failed],
                     "notes": list(t.report.notes),
@@ -203,7 +204,9 @@ class RunSummary:
             lines += self.score_lines()
         for tally in self.sinks:
             r = tally.report
-            lines.append(f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped, {tally.failed_count} FAILED" if tally.failed_count else f"  sink {tally.sink}: {r.written} written, {r.skipped} skipped")
+            parts = [f"{r.written} written", r.unchecked and f"{r.unchecked} of them without checking what was stored (reading it failed)",
+                     r.unchanged and f"{r.unchanged} unchanged (not written)", f"{r.skipped} skipped", tally.failed_count and f"{tally.failed_count} FAILED"]
+            lines.append(f"  sink {tally.sink}: " + ", ".join(p for p in parts if p))
             for failure in r.failed[:5]:
                 lines.append(printable(f"    not written: trace {failure.trace_id} score {failure.name!r}: {failure.message}"))
             lines += [f"    {printable(note)}" for note in r.notes]

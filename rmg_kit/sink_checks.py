@@ -113,15 +113,16 @@ def check_sink(
     if not kinds_ok:
         return problems.done()
     written = sum(r.written for r in reports)
-    skipped = sum(r.skipped for r in reports)
+    # A record the destination already held unchanged is accounted for like a skipped one.
+    skipped = sum(r.skipped + r.unchanged for r in reports)
     failed = [f for r in reports for f in r.failed]
     problems.check(
         "every record accounted for",
         written + skipped + len(failed) == len(all_records),
-        f"{len(all_records)} records but written={written} skipped={skipped} failed={len(failed)}; "
-        "count each record exactly once as written, skipped or failed",
+        f"{len(all_records)} records but written={written} skipped+unchanged={skipped} failed={len(failed)}; "
+        "count each record exactly once as written, skipped, unchanged or failed",
     )
-    problems.check("no negative counts", all(r.written >= 0 and r.skipped >= 0 for r in reports), "negative counts")
+    problems.check("no negative counts", all(min(r.written, r.skipped, r.unchanged, r.unchecked) >= 0 for r in reports), "negative counts")
     problems.check(
         "valid records are written",
         not failed,
@@ -130,7 +131,7 @@ def check_sink(
     empty_index = next((i for i, b in enumerate(batches) if not b), None)
     if empty_index is not None:
         r = reports[empty_index]
-        problems.check("empty batch", (r.written, r.skipped, len(r.failed)) == (0, 0, 0), f"an empty batch reported {r!r}")
+        problems.check("empty batch", (r.written, r.skipped, r.unchanged, len(r.failed)) == (0, 0, 0, 0), f"an empty batch reported {r!r}")
     if read_back is not None:
         _check_stored(problems, read_back, settings, all_records, written, "first run")
         if run_once(batches, "re-run") is not None:

@@ -40,6 +40,7 @@ from .ledger import (
     content_hash,
     due_scores,
     grading_reason,
+    fails_every_time,
     missing_outcomes,
     outcome_of,
 )
@@ -74,6 +75,8 @@ class CycleStats:
     scored: int = 0
     failed: int = 0
     dead: int = 0
+    #: Grader errors that fail the same way on every attempt (a missing field): recorded once, not retried.
+    not_retried: int = 0
     status: str = "ok"
     error: Optional[str] = None
     watermark: Optional[str] = None
@@ -102,6 +105,7 @@ class DueCases(Source):
         stats: CycleStats, stop: asyncio.Event, window_end: Optional[datetime], sample_rate: float,
         pacer: Optional[Pacer], policy: RetryPolicy, aggregators: Sequence[str] = (),
         retry_ids: Sequence[str] = (), retry_source: Optional[Source] = None,
+        hold_limit: Optional[datetime] = None,
     ) -> None:
         super().__init__()
         self.sources = list(sources)
@@ -113,6 +117,11 @@ class DueCases(Source):
         self.retry_source = retry_source
         #: True once every source was read to its end (the watermark may move).
         self.complete = False
+        #: Traces that started after ``hold_limit`` and are not settled hold the watermark back;
+        #: an older one that still runs is graded as it is (it must not hold the worker forever).
+        self.hold_limit = hold_limit
+        #: The start time of the earliest trace left for a later cycle because it is not settled.
+        self.hold: Optional[datetime] = None
 
     async def cases(self) -> AsyncIterator[EvalCase | CaseError]:
         if self.retry_source is not None and self.retry_ids:
@@ -167,6 +176,10 @@ class DueCases(Source):
                     self.stats.sampled_out += 1
                 elif self.window_end is not None and case.timestamp is not None and case.timestamp >= self.window_end:
                     self.stats.deferred += 1  # too young: its output may still change
+                elif self._unsettled(case):
+                    self.stats.deferred += 1  # still running, or ended less than `settle` ago
+                    assert case.timestamp is not None
+                    self.hold = case.timestamp if self.hold is None else min(self.hold, case.timestamp)
                 elif case.id in self.pending or case.id in kept:
                     self.stats.skipped += 1  # listed twice in one cycle; already on its way
                 else:
@@ -194,6 +207,14 @@ class DueCases(Source):
                 yield case
             if self.stop.is_set():
                 return
+
+    def _unsettled(self, case: EvalCase) -> bool:
+        """The source says the trace runs, or its end is younger than `settle` (``window_end``), and it may wait."""
+        if self.window_end is None or case.timestamp is None:
+            return False
+        if not case.running and (case.ended_at is None or case.ended_at < self.window_end):
+            return False
+        return self.hold_limit is None or case.timestamp >= self.hold_limit
 
     async def _batches(self, source: Source) -> AsyncIterator[list[Any]]:
         """The source's items in groups, read by a pump task so a stop request never waits on the network."""
@@ -329,15 +350,25 @@ class LedgerSink(Sink):
         now = time.time()
         outcomes = []
         report = WriteReport()
+        # An aggregate that failed only because its inputs fail every time fails every time too;
+        # one that lost an input to a transient grader error is retried with that grader.
+        transient = {r.trace_id for r in records if r.is_error and r.component == "grader" and not fails_every_time(r)}
         for record in records:
             pending = self.pending.get(record.trace_id)
             if pending is None:  # pragma: no cover - every graded case passed through DueCases
                 continue
-            outcome = outcome_of(record, failures.get(record.score_id), self.plan, pending, self.policy, now)
+            permanent = record.is_error and (
+                fails_every_time(record) or (record.component == "aggregator" and record.trace_id not in transient)
+            )
+            outcome = outcome_of(record, failures.get(record.score_id), self.plan, pending, self.policy, now, permanent)
             outcomes.append(outcome)
             if outcome.status == "scored":
                 self.stats.scored += 1
                 report.written += 1
+            elif permanent and record.score_id not in failures:
+                self.stats.not_retried += 1
+                if len(self.stats.errors) < 5 and outcome.last_error:
+                    self.stats.errors.append(f"{record.trace_id} {record.name}: {outcome.last_error}")
             else:
                 if outcome.status == "dead":
                     self.stats.dead += 1

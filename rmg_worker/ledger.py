@@ -121,16 +121,30 @@ class PendingCase:
     due: frozenset[str] = frozenset()
 
 
+#: Prefix of the ledger's last_error for a result that fails the same way on every attempt.
+NOT_RETRIED = "not retried (fails the same way on every attempt; graded again when the trace or the config changes): "
+
+
+def fails_every_time(record: ScoreRecord) -> bool:
+    """A grader error that repeating cannot fix: a field the grader needs is missing or None in this trace.
+
+    Timeouts, rate limits and other judge failures are not: they are retried.
+    """
+    return record.is_error and "missing_field" in (record.metadata or {})
+
+
 def outcome_of(
     record: ScoreRecord, failure: Optional[str], plan: Mapping[str, str], pending: PendingCase,
-    policy: RetryPolicy, now: float,
+    policy: RetryPolicy, now: float, permanent: bool = False,
 ) -> Outcome:
     """The ledger row a written (or failed) record leaves.
 
     ``failure`` is the sink's message when a sink could not write it; a
     grader error is a failure too.  Attempts count up while the score keeps
     failing for the same configuration and trace, and start again after a
-    success or when either changes.
+    success or when either changes.  ``permanent``: the grader error fails
+    the same way on every attempt (`fails_every_time`), so it is recorded
+    once as dead, not retried; a changed trace or config grades it again.
     """
     name = record.name
     fingerprint = plan.get(name, record.config_fingerprint or "")
@@ -145,6 +159,8 @@ def outcome_of(
     error = failure or (f"grader error: {record.error}" if record.is_error else None)
     if error is None:
         status, next_attempt = "scored", None
+    elif permanent and failure is None:
+        status, next_attempt, error = "dead", None, NOT_RETRIED + error
     elif attempts >= policy.max_attempts:
         status, next_attempt = "dead", None
     else:

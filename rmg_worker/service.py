@@ -59,7 +59,7 @@ class CycleLog:
         extra = "".join(
             f", {label} {value}" for label, value in (
                 ("sampled out", s.sampled_out), ("too young", s.deferred), ("bad traces", s.bad_cases),
-                ("not found", s.not_found),
+                ("not found", s.not_found), ("not retried (fail every time)", s.not_retried),
             ) if value
         )
         window = f"window {s.window_start or 'start'} .. {s.window_end}" if s.window_end else "whole source"
@@ -181,6 +181,9 @@ class Worker:
         elif not due.complete:
             stats.status = "stopped"
         else:
+            if due.hold is not None and due.hold < end:
+                # A trace not finished yet: the next window must still reach it (never moving back).
+                end = max(due.hold, old_watermark) if old_watermark is not None else due.hold
             self.state.set_watermark(end)
             self._update_rate(old_watermark, end, stats)
             if stats.window_end is not None:
@@ -216,6 +219,7 @@ class Worker:
             pending=self.ledger_sink.pending, stats=stats, stop=self.stop,
             window_end=end, sample_rate=self.settings.sample_rate, pacer=self.pacer, policy=self.policy,
             aggregators=list(self.c.aggregators), retry_ids=retry_ids if retry_source is not None else (), retry_source=retry_source,
+            hold_limit=end - timedelta(seconds=self.settings.lookback),
         )
 
     def _prune(self, window_start: Optional[datetime]) -> None:

@@ -28,7 +28,7 @@ class WorkerSettings(BaseModel):
     )
     interval: float = Field(600.0, gt=0, description="Time between the starts of two cycles (default 10m).")
     overlap: float = Field(600.0, description="Each cycle re-reads this far behind the watermark, to catch late traces (default 10m).")
-    settle: float = Field(120.0, description="Traces younger than this are left for a later cycle: their output may still arrive (default 2m).")
+    settle: float = Field(120.0, description="Traces younger than this, or (where the source knows when a trace ended, as Langfuse does) still running or ended less than this ago, are left for a later cycle: their output may still change (default 2m).")
     lookback: float = Field(86400.0, description="How far back the first cycle reads, when the state has no watermark yet (default 24h).")
     sample_rate: float = Field(1.0, gt=0, le=1, description="Grade this fraction of traces, chosen by a hash of the trace id (stable).")
     max_traces_per_minute: Optional[int] = Field(None, ge=1, description="Grade at most this many traces per minute (paced).")

@@ -12,6 +12,14 @@ import pytest
 from tests.fake_langfuse import FakeLangfuse, FakeLangfuseProcess, FaultRule, Faults, FaultSettings
 from tests.fake_langfuse import endpoints
 from tests.fake_langfuse.fixtures import fake_langfuse  # noqa: F401 - the fixture under test
+from tests.fake_langfuse.spec import SPEC_ENV, SPEC_HOW, spec_available
+
+#: For tests of what only the OpenAPI document states (types of query values, security, the object-only body).
+needs_spec = pytest.mark.skipif(
+    not spec_available(),
+    reason=f"needs the Langfuse OpenAPI document: set {SPEC_ENV}=/path/to/openapi.yml ({SPEC_HOW}); "
+    "the SDK-model checks of the fake run without it",
+)
 
 OBS = "/api/public/v2/observations"
 TRACES = "/api/public/traces"
@@ -243,16 +251,44 @@ def test_array_dialect_accepts_batches_and_reports_rejections(fake_langfuse):
     assert sorted(s["name"] for s in fake_langfuse.scores()) == ["a", "b", "c", "f"]
 
 
-def test_array_elements_are_validated_against_the_spec_schema(fake_langfuse):
+def test_array_elements_are_validated_against_the_sdk_models_and_the_spec(fake_langfuse):
     fake_langfuse.allow_violations()
     with client(fake_langfuse) as http:
         reply = http.post(SCORES, json=[{"traceId": "t", "name": "a", "value": 1.0},
                                         {"traceId": "t", "name": "b", "value": [1]}])
     assert reply.status_code == 207 and reply.json()["accepted"] == 1
-    [violation] = fake_langfuse.violations()
-    assert violation.kind == "request" and "score[1]" in violation.message
+    found = fake_langfuse.violations()
+    assert all(v.kind == "request" and "score[1]" in v.message for v in found)
+    sdk = [v for v in found if "langfuse SDK CreateScoreRequest" in v.message]
+    spec = [v for v in found if "langfuse SDK" not in v.message]
+    assert sdk and all("value" in v.message for v in sdk)
+    assert len(spec) == (1 if fake_langfuse.app.validator is not None else 0)
 
 
+def test_without_the_openapi_document_the_sdk_models_still_check_every_exchange() -> None:
+    """A fresh clone has no ../shared: the SDK's generated models are the contract the fake keeps."""
+    from tests.fake_langfuse.server import FakeLangfuseApp
+
+    app = FakeLangfuseApp(public_key="pk", secret_key="sk", project_id="p", score_dialect="array", faults=None,
+                          validate=True)
+    app.validator = None  # as when the document is not found
+    app.store.put_traces([])
+    auth = {"authorization": "Basic " + __import__("base64").b64encode(b"pk:sk").decode(), "content-type": "application/json"}
+    reply, _ = app.handle("GET", "/api/public/v3/scores?traceId=t&limit=5&tracId=typo", auth, b"")
+    assert reply.status == 200
+    reply, _ = app.handle("POST", SCORES, auth, json.dumps([{"traceId": "t", "name": "a", "value": {"no": 1}}]).encode())
+    assert reply.status == 207
+    messages = [v.message for v in app.violations()]
+    assert any("tracId" in m and "not sent by langfuse" in m for m in messages), messages
+    assert any("score[0] (langfuse SDK CreateScoreRequest)" in m for m in messages), messages
+    # and a response the SDK could not parse is caught too
+    from tests.fake_langfuse.sdk_models import shared_models
+
+    assert shared_models().check_response("GET", "/api/public/v3/scores", 200, {"data": [{"id": 1}]}, False)
+    assert not shared_models().check_response("GET", "/api/public/v3/scores", 200, {"data": [], "meta": {"limit": 5}}, False)
+
+
+@needs_spec
 def test_object_dialect_is_the_spec_only():
     with FakeLangfuse(score_dialect="object") as fake, client(fake) as http:
         single = http.post(SCORES, json={"traceId": "t", "name": "a", "value": 0.1})
@@ -275,6 +311,33 @@ def test_scores_are_upserted_by_id_and_writes_counted(fake_langfuse):
     assert score["timestampsWritten"] == ["2026-01-01T00:00:00.000Z"]
 
 
+def test_object_dialect_stamps_the_server_clock_and_a_write_on_another_day_adds_a_row():
+    body = {"id": "s1", "traceId": "t", "name": "acc", "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}
+    with FakeLangfuse(score_dialect="object") as fake, client(fake) as http:
+        http.post(SCORES, json=body).raise_for_status()
+        http.post(SCORES, json=body).raise_for_status()  # same day: the row is replaced
+        [row] = fake.score_rows("s1")
+        assert row["writeCount"] == 2 and row["timestamp"] != "2026-01-01T00:00:00.000Z"  # the body's is ignored
+        assert abs(datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00")) - fake.now()) < timedelta(minutes=1)
+        fake.advance_clock(timedelta(days=1))
+        http.post(SCORES, json=body).raise_for_status()  # the next day: a second row, same id
+        assert [r["writeCount"] for r in fake.score_rows("s1")] == [2, 1]
+        assert fake.scores_by_trace_and_name() == {("t", "acc"): ["s1", "s1"]}
+        listed = http.get(SCORES_V3, params={"traceId": "t"}).raise_for_status().json()["data"]
+        assert [s["id"] for s in listed] == ["s1", "s1"]
+        assert not fake.violations()
+
+
+def test_array_dialect_keeps_the_given_timestamp_so_another_day_overwrites(fake_langfuse):
+    body = [{"id": "s1", "traceId": "t", "name": "acc", "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}]
+    with client(fake_langfuse) as http:
+        http.post(SCORES, json=body).raise_for_status()
+        fake_langfuse.advance_clock(86_400)
+        http.post(SCORES, json=body).raise_for_status()
+    [row] = fake_langfuse.score_rows("s1")
+    assert row["writeCount"] == 2 and row["timestamp"] == "2026-01-01T00:00:00.000Z"
+
+
 def test_score_body_over_the_limit_is_413(fake_langfuse):
     big = [{"traceId": "t", "name": "a", "value": 1.0, "comment": "c" * 2000}] * 600
     with client(fake_langfuse) as http:
@@ -292,6 +355,7 @@ def test_auth(fake_langfuse):
     assert fake_langfuse.violations() == []  # wrong credentials are a spec-valid request
 
 
+@needs_spec
 def test_missing_credentials_is_401_and_a_request_violation(fake_langfuse):
     fake_langfuse.allow_violations()
     with httpx.Client(base_url=fake_langfuse.base_url) as http:
@@ -302,6 +366,7 @@ def test_missing_credentials_is_401_and_a_request_violation(fake_langfuse):
 
 
 # ---------------------------------------------------------------- spec validation
+@needs_spec
 def test_validation_catches_a_bad_request(fake_langfuse):
     fake_langfuse.allow_violations()
     with client(fake_langfuse) as http:
@@ -316,8 +381,9 @@ def test_validation_catches_a_bad_response(fake_langfuse, monkeypatch):
     monkeypatch.setattr(endpoints, "health", lambda: (200, {"status": "OK"}))  # "version" is required
     with httpx.Client(base_url=fake_langfuse.base_url) as http:
         http.get("/api/public/health")
-    [violation] = fake_langfuse.violations()
-    assert violation.kind == "response" and "version" in violation.message
+    found = fake_langfuse.violations()
+    assert found and all(v.kind == "response" and "version" in v.message for v in found)
+    assert any("langfuse SDK model" in v.message for v in found)  # caught without the OpenAPI document too
 
 
 def test_each_item_of_a_list_response_is_validated(fake_langfuse, monkeypatch):
@@ -336,10 +402,15 @@ def test_each_item_of_a_list_response_is_validated(fake_langfuse, monkeypatch):
     monkeypatch.setattr(endpoints, "observation_v2", third_is_broken)
     with client(fake_langfuse) as http:
         http.get(OBS).raise_for_status()
-    [violation] = fake_langfuse.violations()
-    assert violation.kind == "response" and "data[2]" in violation.message and "startTime" in violation.message
+    found = fake_langfuse.violations()
+    assert found and all(v.kind == "response" and "data" in v.message and "2" in v.message for v in found)
+    # the SDK model names the field by its Python name; the spec check as data[2] ... startTime
+    assert any("data.2.start_time" in v.message for v in found)
+    if fake_langfuse.app.validator is not None:
+        assert any("data[2]" in v.message for v in found)
 
 
+@needs_spec
 def test_validation_memo_does_not_hide_a_later_bad_request(fake_langfuse):
     fake_langfuse.allow_violations()
     with client(fake_langfuse) as http:

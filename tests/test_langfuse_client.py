@@ -16,33 +16,83 @@ from rmg_langfuse.settings import ConnectionSettings
 from tests.test_langfuse_source import CREDS, FAST, root_obs, v2_server
 
 
-def test_concurrency_halves_on_429_and_every_request_succeeds() -> None:
-    state = {"in_flight": 0, "throttled": 0, "peak_after_429": 0}
+def test_a_429_pauses_new_requests_then_resumes_at_no_less_than_half_the_concurrency() -> None:
+    """A server that rate-limits every 40th request (Retry-After 0.2 s): the pause is kept, the run does not collapse."""
+    import time
+
+    state = {"seen": 0, "in_flight": 0, "peak_after_pause": 0}
+    throttled_at: list[float] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
+        now = time.monotonic()
+        state["seen"] += 1
         state["in_flight"] += 1
         try:
-            await asyncio.sleep(0.002)
-            if state["in_flight"] > 3:  # the server takes 3 at a time
-                state["throttled"] += 1
-                return httpx.Response(429, headers={"Retry-After": "0.01"}, json={"message": "rate limited"})
+            if state["seen"] % 40 == 0:
+                throttled_at.append(now)
+                return httpx.Response(429, headers={"Retry-After": "0.2"}, json={"message": "rate limited"})
+            if throttled_at and now > throttled_at[-1] + 0.2:
+                state["peak_after_pause"] = max(state["peak_after_pause"], state["in_flight"])
+            await asyncio.sleep(0.005)
             return httpx.Response(200, json={"ok": True})
         finally:
             state["in_flight"] -= 1
 
+    started: list[float] = []
+    pauses: list[tuple[float, float]] = []
+
     async def go() -> LangfuseClient:
-        client = LangfuseClient(ConnectionSettings(**CREDS, **FAST, max_concurrency=16, max_retries=20), "test", httpx.MockTransport(handler))
+        client = LangfuseClient(ConnectionSettings(**CREDS, **FAST, max_concurrency=16), "test", httpx.MockTransport(handler))
+        limiter = client.limiter
+        acquire, release = limiter.acquire, limiter.release
+
+        async def recorded_acquire() -> float:
+            began = await acquire()
+            started.append(began)
+            return began
+
+        async def recorded_release(began: float, throttled: bool = False, retry_after: float | None = None) -> None:
+            await release(began, throttled, retry_after)
+            if throttled:
+                pauses.append((time.monotonic(), limiter._resume_at))
+
+        limiter.acquire, limiter.release = recorded_acquire, recorded_release  # type: ignore[method-assign]
         try:
-            await asyncio.gather(*(client.request("GET", "/api/public/health") for _ in range(200)))
+            await asyncio.gather(*(client.request("GET", "/api/public/health") for _ in range(300)))
         finally:
             await client.aclose()
         return client
 
     client = asyncio.run(go())
-    assert client.requests["GET /api/public/health"] == 200 + state["throttled"]
-    # the window shrank instead of hammering: far fewer 429s than requests
-    assert client.limiter.limit < 16
-    assert state["throttled"] < 100
+    assert client.requests["GET /api/public/health"] == 300 + len(throttled_at) and len(throttled_at) >= 7
+    # no new request was sent while a pause was on (requests already in flight finish)
+    for begin, end in pauses:
+        assert not [t for t in started if begin < t < end]
+    assert client.limiter.pauses == len(throttled_at) and client.limiter.paused_seconds >= 0.2 * len(throttled_at) - 0.01
+    assert client.limiter.limit >= 8 and state["peak_after_pause"] >= 8
+
+
+def test_5xx_and_dropped_connections_retry_that_request_without_shrinking_the_window() -> None:
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] % 5 == 0:
+            return httpx.Response(503, json={"message": "busy"})
+        if calls["n"] % 7 == 0:
+            raise httpx.RemoteProtocolError("peer closed connection")
+        return httpx.Response(200, json={})
+
+    async def go() -> LangfuseClient:
+        client = LangfuseClient(ConnectionSettings(**CREDS, **FAST, max_concurrency=16), "test", httpx.MockTransport(handler))
+        try:
+            await asyncio.gather(*(client.request("GET", "/x") for _ in range(200)))
+        finally:
+            await client.aclose()
+        return client
+
+    client = asyncio.run(go())
+    assert client.retries > 40 and client.limiter.limit == 16 and client.limiter.pauses == 0
 
 
 def test_parse_retry_after() -> None:
@@ -111,3 +161,41 @@ def test_a_refused_long_retry_after_does_not_pause_other_requests() -> None:
             await client.aclose()
 
     assert asyncio.run(go()) < 1
+
+
+def test_a_server_dripping_its_reply_hits_the_total_deadline_of_timeout() -> None:
+    """httpx's timeout bounds each read; a reply sent a byte every 50 ms must still stop at ``timeout`` in all."""
+    import time
+
+    import pytest
+
+    from rmg_langfuse.client import LangfuseHTTPError
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n")
+        try:
+            for _ in range(1000):
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def go() -> float:
+        server = await asyncio.start_server(drip, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        settings = ConnectionSettings(**{**CREDS, "base_url": f"http://127.0.0.1:{port}"}, **FAST, timeout=0.5, max_retries=1)
+        client = LangfuseClient(settings, "test")
+        started = time.monotonic()
+        try:
+            async with server:
+                with pytest.raises(LangfuseHTTPError, match=r"did not complete within 0.5s"):
+                    await client.get_json("/api/public/v2/observations")
+        finally:
+            await client.aclose()
+        return time.monotonic() - started
+
+    assert asyncio.run(go()) < 3  # two attempts of 0.5 s, not 50 s of dripping

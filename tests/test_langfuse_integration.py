@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -109,14 +110,45 @@ def test_2000_traces_under_faults_every_score_once_and_rerun_adds_none(fake_lang
     assert counts["GET /api/public/v3/scores"] <= 2 * 20 + 1  # per page of traces, not per trace (+1 open())
 
 
-def test_rerun_with_only_changed_writes_nothing(fake_langfuse: FakeLangfuse) -> None:
+def test_rerun_writes_nothing_by_default(fake_langfuse: FakeLangfuse) -> None:
     fake_langfuse.seed_traces(300)
     asyncio.run(evaluate(LangfuseSource(**creds(fake_langfuse)), LangfuseSink(**creds(fake_langfuse))))
     writes = fake_langfuse.score_writes
-    report, cases = asyncio.run(evaluate(LangfuseSource(**creds(fake_langfuse)), LangfuseSink(**creds(fake_langfuse), only_changed=True)))
+    report, cases = asyncio.run(evaluate(LangfuseSource(**creds(fake_langfuse)), LangfuseSink(**creds(fake_langfuse))))
     assert cases == 300 and report.written == 0 and not report.failed
-    assert report.skipped == 600
+    assert report.unchanged == len(expected_keys(fake_langfuse)) and report.unchecked == 0
     assert fake_langfuse.score_writes == writes
+
+
+@pytest.mark.parametrize("dialect", ["object", "array"])
+def test_rerun_the_next_server_day_writes_nothing_and_stores_one_row_per_score(dialect: str) -> None:
+    """Object dialect: the server stamps its own clock and keys (id, name, day); a rewrite the next day is a second row."""
+    with FakeLangfuse(score_dialect=dialect) as fake:
+        fake.seed_traces(400)
+        sink_settings = {"dialect": dialect}
+        first, _ = asyncio.run(evaluate(LangfuseSource(**creds(fake)), LangfuseSink(**creds(fake), **sink_settings)))
+        expected = expected_keys(fake)
+        assert first.written == len(expected) and not first.failed
+        first_requests = sum(fake.request_counts().values())
+        fake.reset(traces=False, scores=False, faults=False)
+        fake.advance_clock(timedelta(days=1))
+
+        second, cases = asyncio.run(evaluate(LangfuseSource(**creds(fake)), LangfuseSink(**creds(fake), **sink_settings)))
+        assert cases == 400 and second.written == 0 and second.unchanged == len(expected) and not second.failed
+        assert_exactly_once(fake, expected)
+        counts = fake.request_counts()
+        assert "POST /api/public/scores" not in counts
+        # Object dialect: one POST per score the first time, a few reads now.  Array dialect: the
+        # first run wrote 100 scores per POST, so reading them back costs about as much.
+        assert sum(counts.values()) <= first_requests / (10 if dialect == "object" else 1), (counts, first_requests)
+        assert not fake.violations()
+
+        # What the default prevents: a full rewrite the next day duplicates every score in the object dialect.
+        fake.advance_clock(timedelta(days=1))
+        forced, _ = asyncio.run(evaluate(LangfuseSource(**creds(fake)), LangfuseSink(**creds(fake), rewrite=True, **sink_settings)))
+        assert forced.written == len(expected)
+        rows = fake.scores_by_trace_and_name()
+        assert {len(ids) for ids in rows.values()} == ({2} if dialect == "object" else {1})
 
 
 @pytest.mark.parametrize("dialect", ["auto", "object"])
@@ -146,6 +178,26 @@ def test_array_server_with_explicit_dialect_and_207(fake_langfuse: FakeLangfuse)
     assert report.written == 0 and len(report.failed) == len(expected)
     assert "environment" in report.failed[0].message
     assert {(f.trace_id, f.name) for f in report.failed} == expected
+
+
+def test_rmg_eval_summary_counts_unchanged_scores_apart_from_written(fake_langfuse: FakeLangfuse, tmp_path) -> None:
+    """The CLI end to end, twice: the second summary says the scores were stored unchanged and not written."""
+    from tests.conftest import run_rmg
+
+    fake_langfuse.seed_traces(60)
+    env = {"LANGFUSE_PUBLIC_KEY": fake_langfuse.public_key, "LANGFUSE_SECRET_KEY": fake_langfuse.secret_key,
+           "LANGFUSE_BASE_URL": fake_langfuse.base_url, "RMG_DISABLE_PLUGINS": "broken_import,bad_hook,bad_signature"}
+    command = ("eval", "--source", "langfuse", "-g", "similarity", "--sink", "langfuse",
+               "--summary-json", str(tmp_path / "summary.json"))
+    first = run_rmg(*command, env=env)
+    assert first.returncode == 0, first.stderr
+    written = fake_langfuse.score_writes
+    second = run_rmg(*command, env=env)
+    assert second.returncode == 0, second.stderr
+    assert fake_langfuse.score_writes == written
+    assert f"sink langfuse: 0 written, {written} unchanged (not written)" in second.stdout + second.stderr
+    [sink] = json.loads((tmp_path / "summary.json").read_text())["sinks"]
+    assert (sink["written"], sink["unchanged"], sink["unchecked"], sink["failed"]) == (0, written, 0, 0)
 
 
 def test_legacy_traces_endpoint(fake_langfuse: FakeLangfuse) -> None:

@@ -58,11 +58,14 @@ class Server:
         self.scores: dict[str, dict] = {}
         self.posts: list[Any] = []
         self.gets: list[httpx.Request] = []
+        #: Answers given instead of the next POSTs / GETs, in order (an exception is raised).
         self.faults: list[httpx.Response | Exception] = []
+        self.get_faults: list[httpx.Response | Exception] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        if self.faults:
-            fault = self.faults.pop(0)
+        faults = self.get_faults if request.method == "GET" else self.faults
+        if faults:
+            fault = faults.pop(0)
             if isinstance(fault, Exception):
                 raise fault
             return fault
@@ -120,11 +123,31 @@ def test_object_dialect_payload_is_deterministic_and_complete() -> None:
     }
 
 
-def test_rerun_overwrites_instead_of_duplicating() -> None:
+def test_rerun_writes_nothing_unchanged_and_rewrite_forces_a_full_write() -> None:
     server = Server("object")
     write(make_sink(server, dialect="object"), [record(1), record(2)])
+    [again, _] = write(make_sink(server, dialect="object"), [record(1), record(2)])
+    assert (again.written, again.unchanged, again.unchecked) == (0, 2, 0)
+    assert len(server.posts) == 2 and len(server.gets) == 2  # one read per write of a page of traces
+    [forced, _] = write(make_sink(server, dialect="object", rewrite=True), [record(1), record(2)])
+    assert (forced.written, forced.unchanged) == (2, 0)
+    assert len(server.posts) == 4 and len(server.scores) == 2 and len(server.gets) == 2  # rewrite reads nothing
+
+
+def test_a_failed_read_writes_anyway_and_counts_written_without_a_check() -> None:
+    server = Server("object")
     write(make_sink(server, dialect="object"), [record(1), record(2)])
+    server.get_faults = [httpx.Response(500, json={"message": "clickhouse down"})] * 3
+    [report, _] = write(make_sink(server, dialect="object", max_retries=2), [record(1), record(2)])
+    assert (report.written, report.unchanged, report.unchecked) == (2, 0, 2) and not report.failed
     assert len(server.posts) == 4 and len(server.scores) == 2
+
+
+def test_a_read_answered_with_html_is_written_without_a_check_not_a_traceback() -> None:
+    server = Server("object")
+    server.get_faults = [httpx.Response(200, text="<html>\x1b[2Jlogin</html>")]
+    [report, _] = write(make_sink(server, dialect="object"), [record(1)])
+    assert (report.written, report.unchecked) == (1, 1)
 
 
 def test_errors_are_skipped_by_default_never_zero() -> None:
@@ -234,24 +257,25 @@ def test_validation_error_is_a_failure_with_the_server_message() -> None:
     assert report.failed[0].trace_id == "trace-2" and "HTTP 400: Score name too long" in report.failed[0].message
 
 
-def test_only_changed_skips_unchanged_scores() -> None:
+def test_only_missing_or_changed_scores_are_written() -> None:
     server = Server("object")
     write(make_sink(server, dialect="object"), [record(i) for i in range(6)])
     server.posts.clear()
+    server.gets.clear()
     changed = [record(i) for i in range(4)] + [record(4, GraderScore(score=0.99, reason="new")), record(5, GraderScore(score=0.5, reason="other reason"))]
-    [report, _] = write(make_sink(server, dialect="object", only_changed=True), changed)
-    assert (report.written, report.skipped) == (2, 4)
-    assert sorted(p["traceId"] for p in server.posts) == ["trace-4", "trace-5"]
-    assert len(server.gets) == 1 and len(server.gets[0].url.params["traceId"].split(",")) == 6
+    [report, _] = write(make_sink(server, dialect="object"), changed + [record(6)])
+    assert (report.written, report.unchanged, report.skipped) == (3, 4, 0)
+    assert sorted(p["traceId"] for p in server.posts) == ["trace-4", "trace-5", "trace-6"]
+    assert len(server.gets) == 1 and len(server.gets[0].url.params["traceId"].split(",")) == 7
 
 
-def test_only_changed_rewrites_when_config_changed() -> None:
+def test_a_changed_config_fingerprint_is_written_again() -> None:
     server = Server("object")
     write(make_sink(server, dialect="object"), [record(1)])
     moved = record_from_result(GraderScore(score=0.1, reason="reason 1", metadata={"tokens": 1}), trace_id="trace-1",
                                name="relevance", timestamp=WHEN, plugin="relevance", version="3", fingerprint="fp-2")
-    [report, _] = write(make_sink(server, dialect="object", only_changed=True), [moved])
-    assert report.written == 1
+    [report, _] = write(make_sink(server, dialect="object"), [moved])
+    assert (report.written, report.unchanged) == (1, 0)
 
 
 def test_401_fails_fast_and_never_shows_the_secret(caplog: pytest.LogCaptureFixture) -> None:
@@ -268,7 +292,7 @@ def test_401_fails_fast_and_never_shows_the_secret(caplog: pytest.LogCaptureFixt
         write(sink, [record(1)], open_first=True)
     assert "HTTP 401" in str(info.value) and "LANGFUSE_SECRET_KEY" in str(info.value)
     [report, _] = write(make_sink(handler, dialect="object", max_concurrency=1), [record(i) for i in range(50)])
-    assert len(report.failed) == 50 and calls["n"] == 2  # one for open, one for the write: the rest not sent
+    assert len(report.failed) == 50 and calls["n"] == 2  # one for open, one read of the stored scores: nothing sent
     for text in [str(info.value), caplog.text, repr(sink), repr(sink.settings), *(f.message for f in report.failed)]:
         assert "sk-lf-very-secret" not in text and token not in text
 

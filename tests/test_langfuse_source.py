@@ -508,3 +508,83 @@ def test_trace_url_template_uses_the_project_id_from_the_api() -> None:
 
     assert run(make_source(handler).trace_url_template()) == "http://langfuse.test/project/proj%201/traces/{trace_id}"
     assert run(make_source(lambda r: httpx.Response(403, json={"message": "no"})).trace_url_template()) is None
+
+
+# ---------------------------------------------------------------- hostile replies (issue 11)
+@pytest.mark.parametrize("cursor, what", [("same", "a second time"), (12345, "not a string"), ({"a": 1}, "not a string")])
+def test_a_repeated_or_non_string_cursor_ends_the_listing_with_a_source_error(cursor: Any, what: str) -> None:
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        return httpx.Response(200, json={"data": [root_obs(calls["n"])], "meta": {"cursor": cursor}})
+
+    source = make_source(handler)
+    with pytest.raises(SourceError, match=what) as info:
+        collect(source)
+    assert "cursor" in str(info.value) and "GET /api/public/v2/observations" in str(info.value)
+    assert calls["n"] <= 2
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        (httpx.Response(200, text="<html>\x1b]0;pwned\x07Sign in</html>"), r"HTTP 200.*not JSON.*<html>\\x1b\]0;pwned\\x07"),
+        (httpx.Response(200, json=["a", "list"]), r"HTTP 200.*expected a JSON object, got list"),
+        (httpx.Response(200, json={"data": {"not": "a list"}}), r"'data' is a dict, not a list"),
+        (httpx.Response(200, content=b""), r"not JSON.*\(empty body\)"),
+    ],
+)
+def test_a_reply_that_is_not_the_json_expected_is_a_source_error_with_status_and_first_bytes(reply: httpx.Response, expected: str) -> None:
+    source = make_source(lambda request: reply, api="v2")
+    with pytest.raises(SourceError, match=expected) as info:
+        collect(source)
+    assert "\x1b" not in str(info.value) and "\x07" not in str(info.value)
+
+
+def test_deeply_nested_trace_json_is_a_case_error_for_that_trace_only() -> None:
+    deep = "[" * 1000 + "]" * 1000
+    almost = "[" * 300 + "]" * 300  # parses, but deeper than rmg reads
+    obs = [root_obs(0), root_obs(1, output=deep), root_obs(2, input=almost), root_obs(3, metadata=json.dumps({"expected_output": deep})), root_obs(4)]
+    items = collect(make_source(v2_server(obs)))
+    assert [i.id for i in items if isinstance(i, EvalCase)] == ["trace-0000", "trace-0004"]
+    errors = [i for i in items if isinstance(i, CaseError)]
+    assert [e.trace_id for e in errors] == ["trace-0001", "trace-0002", "trace-0003"]
+    assert all("nested" in e.message for e in errors)
+
+
+def test_a_reply_larger_than_max_response_bytes_fails_the_request() -> None:
+    big = json.dumps({"data": [root_obs(i, output=json.dumps("x" * 5000)) for i in range(20)], "meta": {}})
+    source = make_source(lambda request: httpx.Response(200, text=big), api="v2", max_response_bytes=50_000)
+    with pytest.raises(SourceError, match=r"larger than 50,000 bytes.*max_response_bytes"):
+        collect(source)
+
+
+def test_a_legacy_page_nested_too_deep_to_parse_is_read_trace_by_trace() -> None:
+    """The legacy API sends input/output as JSON inside the page: one deep trace must not cost the page."""
+    deep = "[" * 1000 + "]" * 1000
+    traces = {f"t{i}": {"id": f"t{i}", "timestamp": "2026-01-01T00:00:00.000Z", "input": "q", "output": f"a{i}"} for i in range(3)}
+    served: list[str] = []
+
+    def trace_json(trace_id: str) -> str:
+        body = dict(traces[trace_id])
+        return json.dumps(body)[:-1] + (', "metadata": {"x": ' + deep + "}}" if trace_id == "t1" else "}")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        served.append(f"{request.url.path}?{request.url.params.get('fields')}")
+        if request.url.path == "/api/public/traces":
+            if request.url.params["fields"] == "core":
+                return httpx.Response(200, json={"data": [{"id": t} for t in traces], "meta": {"totalPages": 1}})
+            page = "[" + ",".join(trace_json(t) for t in traces) + "]"
+            return httpx.Response(200, text='{"data": ' + page + ', "meta": {"totalPages": 1}}')
+        return httpx.Response(200, text=trace_json(request.url.path.rsplit("/", 1)[1]))
+
+    items = collect(make_source(handler, api="legacy"))
+    assert [i.id for i in items if isinstance(i, EvalCase)] == ["t0", "t2"]
+    [bad] = [i for i in items if isinstance(i, CaseError)]
+    assert bad.trace_id == "t1" and "nested too deeply" in bad.message
+    assert served[:2] == ["/api/public/traces?core,io", "/api/public/traces?core"]
+    # parsed JSON deeper than rmg reads (but not too deep for Python) is refused the same way
+    shallow = {"id": "t9", "timestamp": "2026-01-01T00:00:00.000Z", "input": "q", "output": json.loads("[" * 300 + "]" * 300)}
+    items = collect(make_source(lambda r: httpx.Response(200, json={"data": [shallow], "meta": {"totalPages": 1}}), api="legacy"))
+    assert isinstance(items[0], CaseError) and "deeper than 200" in items[0].message

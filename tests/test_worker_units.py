@@ -665,3 +665,19 @@ def test_attempts_start_again_after_a_success() -> None:
     assert (again.status, again.attempts) == ("scored", 1)
     failed = outcome_of(record(error="boom"), None, PLAN, PendingCase("c", {"a": scored}, None), POLICY, NOW)
     assert (failed.status, failed.attempts) == ("failed", 1)
+
+
+def test_a_missing_field_error_is_dead_at_once_and_other_errors_are_retried() -> None:
+    from rmg_worker.ledger import NOT_RETRIED, fails_every_time
+
+    missing = ScoreRecord(trace_id="t", name="a", score_id=score_id("t", "a"), kind="error",
+                          error="grader 'a' needs field 'reference', which is missing", metadata={"missing_field": "reference"})
+    timeout = record(error="grader 'a' timed out after 30s")
+    assert fails_every_time(missing) and not fails_every_time(timeout)
+    o = outcome_of(missing, None, PLAN, PendingCase("c", {}, None), POLICY, NOW, permanent=True)
+    assert (o.status, o.attempts, o.next_attempt) == ("dead", 1, None) and o.last_error.startswith(NOT_RETRIED)
+    # a sink that could not write it is a failure to retry, whatever the grader said
+    o = outcome_of(missing, "sink langfuse: HTTP 503", PLAN, PendingCase("c", {}, None), POLICY, NOW, permanent=True)
+    assert o.status == "failed"
+    o = outcome_of(timeout, None, PLAN, PendingCase("c", {}, None), POLICY, NOW)
+    assert o.status == "failed" and o.next_attempt == NOW + 10

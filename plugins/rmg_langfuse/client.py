@@ -14,9 +14,10 @@ models (slow on megabyte payloads) and speaks only the array dialect of
 Retries use tenacity (a dependency already) rather than httpx transport
 retries: httpx's ``retries=`` only retries failed *connects*, not a 5xx, a 429
 or a connection dropped mid-response, and knows nothing of ``Retry-After``.
-Concurrency is adaptive (AIMD): every success widens the window by about one
-request per round trip, a 429 halves it and pauses new requests until the
-server's ``Retry-After`` has passed, so a rate-limited server is not hammered.
+Concurrency is adaptive (see `AdaptiveLimiter`): a 429 pauses new requests
+until the server's ``Retry-After`` has passed and resumes at no less than
+half the previous concurrency; a 5xx or a dropped connection retries that
+request alone, with jittered backoff.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from rmg_core import RmgError, parse_retry_after
+from rmg_core import ResponseTooLarge, RmgError, bounded_request, parse_retry_after
 
 from .settings import ConnectionSettings, require_credentials
 
@@ -56,6 +57,53 @@ class LangfuseHTTPError(RmgError):
         super().__init__(f"{endpoint}: {what}{tries}: {message}")
 
 
+class LangfuseReplyError(LangfuseHTTPError):
+    """A 2xx reply that cannot be used: not JSON, the wrong JSON type, or a listing cursor that would loop."""
+
+
+def first_bytes(content: bytes, limit: int = 120) -> str:
+    """The start of a body, escaped (``repr`` of bytes): safe to show in a terminal."""
+    head = repr(content[:limit])
+    return head + ("..." if len(content) > limit else "") if content else "(empty body)"
+
+
+def page_data(body: dict[str, Any], endpoint: str, status: int = 200) -> list[Any]:
+    """The ``data`` list of a listing page (missing or null: empty); another type is a `LangfuseReplyError`."""
+    data = body.get("data")
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise LangfuseReplyError(endpoint, status, f"'data' is a {type(data).__name__}, not a list")
+    return data
+
+
+class CursorGuard:
+    """The next cursor of a cursor-paged listing, refusing one that would make the listing loop forever."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self._seen: set[str] = set()
+
+    def next(self, body: dict[str, Any]) -> Optional[str]:
+        """``meta.cursor`` of a page: None when the listing is done; `LangfuseReplyError` if it repeats or is not text."""
+        meta = body.get("meta")
+        cursor = meta.get("cursor") if isinstance(meta, Mapping) else None
+        if cursor is None or cursor == "":
+            return None
+        if not isinstance(cursor, str):
+            raise LangfuseReplyError(
+                self.endpoint, 200, f"meta.cursor is a {type(cursor).__name__}, not a string "
+                f"({ascii(cursor)[:80]}); the listing stops here",
+            )
+        if cursor in self._seen:
+            raise LangfuseReplyError(
+                self.endpoint, 200, f"the server sent cursor {ascii(cursor)[:80]} a second time; following it "
+                "would repeat the listing forever, so it stops here",
+            )
+        self._seen.add(cursor)
+        return cursor
+
+
 class _Retryable(Exception):
     """An attempt that may succeed if repeated (429, 5xx, dropped connection)."""
 
@@ -67,12 +115,27 @@ class _Retryable(Exception):
 
 
 class AdaptiveLimiter:
-    """At most ``limit`` requests in flight; AIMD on the limit, and a shared pause on 429."""
+    """At most ``limit`` requests in flight (AIMD), and a shared pause when the server asks for one.
+
+    A 429 pauses *new* requests until its ``Retry-After`` has passed (requests
+    already in flight finish) and halves the limit, once per pause and never
+    below half of ``maximum``: the pause is what brings the run down to the
+    server's rate, and cutting concurrency on every 429 collapsed a long run
+    to one request in flight.  Each success adds back about one request per
+    round trip.  A 5xx or a dropped connection does not touch the limit: that
+    request alone is retried with backoff.
+
+    ``pauses`` and ``paused_seconds`` (the union of pause windows) say how
+    long the server held the run back.
+    """
 
     def __init__(self, maximum: int) -> None:
         self.maximum = maximum
+        self.floor = max(1.0, maximum / 2)
         self.limit = float(maximum)
         self.in_flight = 0
+        self.pauses = 0
+        self.paused_seconds = 0.0
         self._cond: Optional[asyncio.Condition] = None
         self._resume_at = 0.0
         self._last_cut = 0.0
@@ -83,28 +146,36 @@ class AdaptiveLimiter:
         return self._cond
 
     async def acquire(self) -> float:
-        """Wait for a slot (and for any 429 pause); returns the start time to pass to `release`."""
+        """Wait for any pause and for a slot; returns the start time to pass to `release`."""
         cond = self._condition()
-        async with cond:
-            await cond.wait_for(lambda: self.in_flight < max(1, int(self.limit)))
-            self.in_flight += 1
-        pause = self._resume_at - time.monotonic()
-        if pause > 0:
-            await asyncio.sleep(pause)
-        return time.monotonic()
+        while True:
+            pause = self._resume_at - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+                continue
+            async with cond:
+                await cond.wait_for(lambda: self.in_flight < int(self.limit))
+                if self._resume_at <= time.monotonic():  # no pause began while we waited for the slot
+                    self.in_flight += 1
+                    return time.monotonic()
 
     async def release(self, started: float, throttled: bool = False, retry_after: Optional[float] = None) -> None:
         cond = self._condition()
         async with cond:
             self.in_flight -= 1
+            now = time.monotonic()
             if throttled:
-                # Requests that started before the last cut saw the old limit:
-                # their 429s must not halve it again.
+                # Requests sent before the last cut saw the old limit: their 429s do not cut again.
                 if started >= self._last_cut:
-                    self.limit = max(1.0, self.limit / 2)
-                    self._last_cut = time.monotonic()
+                    self.limit = max(self.floor, self.limit / 2)
+                    self._last_cut = now
                 if retry_after:
-                    self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
+                    end = now + retry_after
+                    if end > self._resume_at:
+                        if self._resume_at <= now:
+                            self.pauses += 1
+                        self.paused_seconds += end - max(now, self._resume_at)
+                        self._resume_at = end
             else:
                 self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
             cond.notify_all()
@@ -144,6 +215,29 @@ class LangfuseClient:
 
     def __repr__(self) -> str:
         return f"LangfuseClient(base_url={self.settings.base_url!r})"
+
+    async def get_json(
+        self, path: str, *, params: Optional[Mapping[str, Any]] = None, label: Optional[str] = None, expect: type = dict
+    ) -> Any:
+        """GET ``path`` and return its JSON body (a dict by default); see `reply_json`."""
+        response = await self.request("GET", path, params=params, label=label)
+        return self.reply_json(response, label or f"GET {path}", expect)
+
+    def reply_json(self, response: "httpx.Response", endpoint: str, expect: type = dict) -> Any:
+        """The JSON body of a reply, of type ``expect``; else `LangfuseReplyError` with the status and first bytes."""
+        status = response.status_code
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            head = self.redact(first_bytes(response.content))
+            raise LangfuseReplyError(endpoint, status, f"the reply is not JSON; it starts with {head}") from None
+        except RecursionError:
+            raise LangfuseReplyError(endpoint, status, "the reply is JSON nested too deeply to read") from None
+        if not isinstance(body, expect):
+            what = "object" if expect is dict else "array" if expect is list else expect.__name__
+            head = self.redact(first_bytes(response.content))
+            raise LangfuseReplyError(endpoint, status, f"expected a JSON {what}, got {type(body).__name__}; it starts with {head}")
+        return body
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -210,7 +304,16 @@ class LangfuseClient:
         throttled, retry_after = False, None
         try:
             try:
-                response = await self._http.request(method, path, params=params, json=body)
+                # A total deadline and a size cap: httpx's timeout bounds each read only, so a
+                # server dripping a byte a second, or sending an endless body, would never stop.
+                response = await bounded_request(
+                    self._http, method, path, deadline=self.settings.timeout,
+                    max_bytes=self.settings.max_response_bytes, params=params, json=body,
+                )
+            except ResponseTooLarge as exc:
+                raise LangfuseHTTPError(
+                    endpoint, None, f"{self.redact(str(exc))}; lower page_size or raise max_response_bytes",
+                ) from None
             except httpx.TransportError as exc:
                 # A dropped or refused connection, or a timeout: worth repeating.
                 raise _Retryable(None, self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)) from None

@@ -24,18 +24,29 @@ from datetime import datetime
 from typing import Any, Optional
 from urllib.parse import quote
 
-from .client import LangfuseClient, LangfuseHTTPError
-from .traces import iso, parse_io
+from .client import CursorGuard, LangfuseClient, LangfuseHTTPError, page_data
+from .traces import NestedTooDeep, iso, parse_io
 
 PAGE = 100
+
+
+def _expected(value: Any) -> Any:
+    """A dataset item's expected output; JSON nested too deeply stays the text it arrived as."""
+    try:
+        return parse_io(value)
+    except NestedTooDeep:
+        return value
 _EPOCH = "1970-01-01T00:00:00.000Z"
 
 
 async def _dataset_id(client: LangfuseClient, dataset: str) -> str:
-    response = await client.request(
-        "GET", f"/api/public/v2/datasets/{quote(dataset, safe='')}", label="GET /api/public/v2/datasets/{datasetName}"
-    )
-    return str(response.json()["id"])
+    label = "GET /api/public/v2/datasets/{datasetName}"
+    body = await client.get_json(f"/api/public/v2/datasets/{quote(dataset, safe='')}", label=label)
+    if not isinstance(body.get("id"), str):
+        from .client import LangfuseReplyError
+
+        raise LangfuseReplyError(label, 200, f"the dataset {dataset!r} has no string 'id' in the reply")
+    return body["id"]
 
 
 async def _experiment_items(
@@ -49,13 +60,16 @@ async def _experiment_items(
         "limit": PAGE,
         "fromStartTime": iso(since) if since else _EPOCH,
     }
+    endpoint = "GET /api/public/experiment-items"
+    cursors = CursorGuard(endpoint)
     while True:
-        body = (await client.request("GET", "/api/public/experiment-items", params=params)).json()
-        for item in body.get("data") or ():
-            if item.get("traceId"):
-                out[item["traceId"]] = parse_io(item.get("expectedOutput"))
-        cursor = (body.get("meta") or {}).get("cursor")
-        if not cursor or not body.get("data"):
+        body = await client.get_json("/api/public/experiment-items", params=params)
+        data = page_data(body, endpoint)
+        for item in data:
+            if isinstance(item, dict) and isinstance(item.get("traceId"), str):
+                out[item["traceId"]] = _expected(item.get("expectedOutput"))
+        cursor = cursors.next(body)
+        if cursor is None or not data:
             return out
         params["cursor"] = cursor
 
@@ -64,9 +78,9 @@ async def _paged(client: LangfuseClient, path: str, params: dict[str, Any]) -> l
     rows: list[dict[str, Any]] = []
     page = 1
     while True:
-        body = (await client.request("GET", path, params={**params, "page": page, "limit": PAGE})).json()
-        data = body.get("data") or []
-        rows.extend(data)
+        body = await client.get_json(path, params={**params, "page": page, "limit": PAGE})
+        data = page_data(body, f"GET {path}")
+        rows.extend(item for item in data if isinstance(item, dict))
         total = (body.get("meta") or {}).get("totalPages")
         if not data or (isinstance(total, int) and page >= total):
             return rows
@@ -79,7 +93,7 @@ async def _legacy_run(client: LangfuseClient, dataset: str, dataset_id: str, run
     expected: dict[str, Any] = {}
     for item in await _paged(client, "/api/public/dataset-items", {"datasetName": dataset}):
         if item.get("id") in wanted:
-            expected[item["id"]] = parse_io(item.get("expectedOutput"))
+            expected[item["id"]] = _expected(item.get("expectedOutput"))
     return {
         link["traceId"]: expected.get(str(link.get("datasetItemId")))
         for link in links

@@ -54,7 +54,13 @@ class ConnectionSettings(Settings):
         validate_default=True,  # a URL from the environment is checked like a given one
         description="Langfuse server; default: $LANGFUSE_BASE_URL, then $LANGFUSE_HOST, then Langfuse Cloud (EU).",
     )
-    timeout: float = Field(30.0, gt=0, description="Seconds one HTTP request may take.")
+    timeout: float = Field(
+        30.0, gt=0, allow_inf_nan=False,
+        description="Seconds one HTTP request may take in all (connect, send, the whole reply), per attempt.",
+    )
+    max_response_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024, description="Largest reply body read; a larger one fails the request."
+    )
     max_retries: int = Field(6, ge=0, description="Retries of one request after 429, 5xx or a dropped connection.")
     backoff_initial: float = Field(0.5, gt=0, description="First retry wait in seconds (jittered, doubling).")
     backoff_max: float = Field(30.0, gt=0, description="Longest wait between two retries, in seconds.")

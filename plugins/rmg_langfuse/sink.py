@@ -1,10 +1,21 @@
 """`LangfuseSink`: scores written to Langfuse exactly once, every record accounted for.
 
-Exactly once: each score is posted with its deterministic ``score_id`` and
-its trace's timestamp, so writing it again (a retry, a re-run) overwrites the
-same score instead of adding one.  That is also what makes it safe to resend
-a whole batch when the server's answer is lost or does not say which scores
-it rejected.
+Exactly once, by default: before writing, the sink reads the scores the
+server already has for the traces in hand (`scores.scores_of_traces`: one
+``GET /api/public/v3/scores`` per page of traces) and writes only the scores
+that are missing or whose value, comment or grader config fingerprint
+changed; the rest are counted as ``unchanged``.  This is not only a saving:
+the spec's single-object body has no ``timestamp``, so an object-dialect
+server stamps a score with its own clock and keys it by (id, name, day) -
+writing an unchanged score again on another day would add a second row.
+``rewrite = true`` skips the read and writes everything.  When the read
+fails (after retries), the scores of those traces are written anyway
+(at-least-once beats lost) and counted as ``unchecked``.
+
+Each score is posted with its deterministic ``score_id`` (and, in the array
+dialect, its trace's timestamp), so a score that is written again (a retry,
+a changed value) replaces the stored one on a server that keys by id - and,
+in the object dialect, on the same server day.
 
 Two dialects of ``POST /api/public/scores``:
 
@@ -19,11 +30,13 @@ Two dialects of ``POST /api/public/scores``:
   takes objects, and the same batch is sent again as objects.  The answer is
   remembered for the life of the sink.
 
-Requests for S scores: ``object``: S.  ``array``: ``ceil(S / batch_size)``
-(plus one per score of a batch answered 207).  ``auto`` against an object
-server: S + 1.  ``only_changed`` adds one ``GET /api/public/v3/scores`` per
-100 traces of a write (plus one per further 100 scores).  ``open()`` makes
-one request to check the credentials.  Retries are extra.
+Requests for S scores to write (missing or changed): ``object``: S.
+``array``: ``ceil(S / batch_size)`` (plus one per score of a batch answered
+207).  ``auto`` against an object server: S + 1.  The check before writing
+adds one ``GET /api/public/v3/scores`` per 100 traces of a write (plus one
+per further 100 stored scores); a re-run with nothing changed makes
+only those.  ``open()`` makes one request to check the credentials.
+Retries are extra.
 """
 
 from __future__ import annotations
@@ -67,11 +80,19 @@ class LangfuseSinkSettings(ConnectionSettings):
         description="Write a grader error as a CATEGORICAL score '<name>_error' (value 'error', comment the message) "
         "instead of skipping it.  An error is never written as a number.",
     )
-    only_changed: bool = Field(
+    rewrite: bool = Field(
         False,
-        description="Read the stored scores first and skip those whose value, comment and config are unchanged.",
+        description="Write every score, without first reading which are stored unchanged (by default those are "
+        "not written again: in the object dialect a rewrite on another day is a second row).",
     )
     environment: Optional[str] = Field(None, description="Langfuse environment of the written scores.")
+
+
+class _KeyRejected(Exception):
+    """The server refused the credentials while reading: writing would be refused too."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def _failure(item: Item, message: str) -> WriteFailure:
@@ -147,6 +168,9 @@ class LangfuseSink(Sink):
         items: list[Item] = []
         for record in records:
             try:
+                if record.kind == "not_applicable":  # no value to write (issue 13's result kind), never a number
+                    report.skipped += 1
+                    continue
                 if record.is_error:
                     if not self.settings.write_errors:
                         report.skipped += 1
@@ -156,11 +180,17 @@ class LangfuseSink(Sink):
                     items.append((record, score_payload(record, self.settings.environment)))
             except (ValueError, TypeError) as exc:
                 report.failed.append(WriteFailure.of(record, f"not written: {exc}"))
-        if self.settings.only_changed and items:
-            items, same = await self._changed(items)
-            report.skipped += same
+        unchecked: set[str] = set()
+        if items and not self.settings.rewrite:
+            try:
+                items, report.unchanged, unchecked = await self._changed(items)
+            except _KeyRejected as exc:  # every write would be refused the same way
+                report.failed.extend(_failure(item, f"not sent: {exc.error}") for item in items)
+                return report
         if items:
             await self._send(items, report)
+        if unchecked:
+            report.unchecked = len(unchecked) - sum(f.score_id in unchecked for f in report.failed)
         return report
 
     # -- sending ----------------------------------------------------------------------
@@ -280,23 +310,28 @@ class LangfuseSink(Sink):
 
         await asyncio.gather(*(worker() for _ in range(self.settings.max_concurrency)))
 
-    # -- only_changed ----------------------------------------------------------------------
-    async def _changed(self, items: list[Item]) -> tuple[list[Item], int]:
-        """The items whose stored score differs or is missing, and how many were unchanged."""
-        from .client import LangfuseHTTPError
-        from .scores import scores_of_traces
+    # -- what is stored already --------------------------------------------------------
+    async def _changed(self, items: list[Item]) -> tuple[list[Item], int, set[str]]:
+        """The items to write (missing or changed), how many are stored unchanged, and the ids not checked."""
+        from .scores import stored_scores
 
-        stored: dict[str, dict[str, Any]] = {}
-        wanted = {body["id"] for _, body in items}
-        try:
-            async for score in scores_of_traces(
-                self.client, [r.trace_id for r, _ in items], sorted({b["name"] for _, b in items}), details=True
-            ):
-                if score.get("id") in wanted:
-                    stored[score["id"]] = score
-        except LangfuseHTTPError as exc:
-            # Writing again is always safe (same ids): only efficiency is lost.
-            log.warning("langfuse: could not read stored scores (%s); writing all", exc)
-            return items, 0
-        keep = [item for item in items if not (item[1]["id"] in stored and unchanged(item[1], stored[item[1]["id"]]))]
-        return keep, len(items) - len(keep)
+        names = sorted({body["name"] for _, body in items})
+        trace_ids = list(dict.fromkeys(record.trace_id for record, _ in items))
+        stored, unreadable = await stored_scores(self.client, trace_ids, names, {body["id"] for _, body in items})
+        refused = next((exc for exc in unreadable.values() if exc.status in (401, 403)), None)
+        if refused is not None:
+            raise _KeyRejected(refused)
+        keep = []
+        unchecked: set[str] = set()
+        for item in items:
+            record, body = item
+            if record.trace_id in unreadable:
+                unchecked.add(body["id"])
+                keep.append(item)
+            elif not any(unchanged(body, old) for old in stored.get(body["id"], ())):
+                keep.append(item)
+        if unreadable:
+            # Writing is still right (at-least-once beats lost), but the check was skipped.
+            log.warning("langfuse: could not read the stored scores of %d trace(s) (%s); writing their %d "
+                        "score(s) without the check", len(unreadable), next(iter(unreadable.values())), len(unchecked))
+        return keep, len(items) - len(keep), unchecked

@@ -30,7 +30,7 @@ from pydantic import Field, field_validator, model_validator
 from rmg_core import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, Source, SourceError, case_from_mapping, sample_fraction
 
 from .settings import ConnectionSettings, require_credentials, utc
-from .traces import MISSING, TraceQuery, TraceRow, parse_io
+from .traces import MISSING, NestedTooDeep, TraceQuery, TraceRow, check_nesting, parse_io
 
 if TYPE_CHECKING:
     import httpx
@@ -116,6 +116,11 @@ def resolve_path(data: dict[str, Any], path: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def _read(value: Any) -> Any:
+    """A trace field as JSON: v2 sends text (parsed, depth-checked), the legacy API parsed JSON (depth-checked)."""
+    return parse_io(value) if isinstance(value, str) else check_nesting(value)
 
 
 class LangfuseSource(Source):
@@ -395,13 +400,30 @@ class LangfuseSource(Source):
                 location=f"langfuse observation {row.observation_id or '(no id)'}",
                 message="the root observation has no traceId, so its scores could not be attached to a trace",
             )
+        if row.unreadable:
+            return CaseError(
+                location=f"langfuse ({self.settings.base_url})", trace_id=row.id,
+                message=f"its input, output or metadata is {row.unreadable}; the trace is skipped",
+            )
+        try:
+            return self._map(row, references)
+        except (NestedTooDeep, RecursionError) as exc:
+            # Text an application's end user wrote must not stop the run: this trace is skipped, the rest graded.
+            reason = str(exc) if isinstance(exc, NestedTooDeep) else "JSON nested too deeply to read"
+            return CaseError(
+                location=f"langfuse ({self.settings.base_url})", trace_id=row.id,
+                message=f"its input, output or metadata is {reason}; the trace is skipped",
+            )
+
+    def _map(self, row: TraceRow, references: Optional[dict[str, Any]]) -> EvalCase | CaseError:
+        assert row.id
         s = self.settings
-        metadata = parse_io(row.metadata)
+        metadata = _read(row.metadata)
         if metadata is None:
             metadata = {}
         elif not isinstance(metadata, dict):
             metadata = {"value": metadata}
-        data = {"input": parse_io(row.input), "output": parse_io(row.output), "metadata": metadata}
+        data = {"input": _read(row.input), "output": _read(row.output), "metadata": metadata}
         expected = None
         if references is not None and row.id in references:
             expected = references[row.id]
@@ -424,6 +446,9 @@ class LangfuseSource(Source):
             "timestamp": row.timestamp,
             "observation_id": None,
         }
+        if row.end_time is not MISSING:  # v2: the root observation's end time says whether the trace is done
+            mapping["ended_at"] = row.end_time
+            mapping["running"] = row.end_time is None
         return case_from_mapping(
             mapping, location=f"langfuse trace {row.id}", reference_keys=(), parse_json_strings=False
         )

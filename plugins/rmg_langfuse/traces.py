@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Literal, Optional, Sequence
 
-from .client import LangfuseClient
+from .client import CursorGuard, LangfuseClient, page_data
 
 V2_PATH = "/api/public/v2/observations"
 LEGACY_PATH = "/api/public/traces"
@@ -43,6 +43,9 @@ class TraceQuery:
     page_size: int = 100
 
 
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
 @dataclass
 class TraceRow:
     """One trace as listed, before it becomes an `EvalCase`.
@@ -65,9 +68,12 @@ class TraceRow:
     version: Any
     observation_id: Optional[str] = None
     is_physical_root: bool = True
+    #: Why the trace's content could not be read (it becomes a per-trace CaseError); None when it could.
+    unreadable: Optional[str] = None
+    #: The root observation's ``endTime`` (v2; None while it runs); MISSING from the legacy API.
+    end_time: Any = MISSING
 
 
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
 
 def iso(value: datetime) -> str:
@@ -75,19 +81,53 @@ def iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+#: Deepest JSON nesting accepted in a trace's input, output or metadata.  Far above any real
+#: chat transcript; far below what would exhaust Python's stack in the code that reads it later.
+MAX_NESTING = 200
+
+
+class NestedTooDeep(ValueError):
+    """Trace JSON nested deeper than `MAX_NESTING` (text written by an application's end user can be)."""
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:  # iterative: the point is not to recurse
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def check_nesting(value: Any) -> Any:
+    """``value`` itself, or `NestedTooDeep` when it (already parsed JSON, as the legacy API sends it) is too deep."""
+    if isinstance(value, (dict, list)) and _deeper_than(value, MAX_NESTING):
+        raise NestedTooDeep(f"JSON nested deeper than {MAX_NESTING} levels")
+    return value
+
+
 def parse_io(value: Any) -> Any:
     """Input/output/metadata that arrive as JSON text (v2 always sends raw strings) become JSON values.
 
     Only text that is a JSON object, array or string is parsed: ``"42"`` or
-    ``"true"`` stay the text the application produced.
+    ``"true"`` stay the text the application produced.  JSON nested deeper
+    than `MAX_NESTING` raises `NestedTooDeep` (never a `RecursionError`).
     """
     if isinstance(value, str):
         stripped = value.strip()
         if stripped[:1] in ("{", "[", '"') and stripped[-1:] in ("}", "]", '"') and len(stripped) > 1:
             try:
-                return json.loads(stripped)
+                parsed = json.loads(stripped)
             except ValueError:
                 return value
+            except RecursionError:
+                raise NestedTooDeep(f"JSON nested deeper than {MAX_NESTING} levels") from None
+            if stripped.count("[") + stripped.count("{") > MAX_NESTING and _deeper_than(parsed, MAX_NESTING):
+                raise NestedTooDeep(f"JSON nested deeper than {MAX_NESTING} levels")
+            return parsed
     return value
 
 
@@ -178,12 +218,14 @@ def _row_from_v2(obs: dict[str, Any]) -> TraceRow:
         version=get("version", MISSING),
         observation_id=get("id"),
         is_physical_root=get("parentObservationId") is None,
+        end_time=get("endTime"),
     )
 
 
 def _row_from_legacy(trace: dict[str, Any]) -> TraceRow:
     get = trace.get
     return TraceRow(
+        unreadable=get("_unreadable"),
         id=get("id"),
         timestamp=get("timestamp"),
         input=get("input"),
@@ -215,21 +257,60 @@ def _prefer_physical_roots(rows: Sequence[TraceRow]) -> list[TraceRow]:
 
 async def v2_pages(client: LangfuseClient, query: TraceQuery) -> AsyncIterator[list[TraceRow]]:
     params = v2_params(query)
+    endpoint = f"GET {V2_PATH}"
+    cursors = CursorGuard(endpoint)
     while True:
-        body = (await client.request("GET", V2_PATH, params=params)).json()
-        rows = [_row_from_v2(obs) for obs in body.get("data") or () if isinstance(obs, dict)]
+        body = await client.get_json(V2_PATH, params=params)
+        rows = [_row_from_v2(obs) for obs in page_data(body, endpoint) if isinstance(obs, dict)]
         yield _prefer_physical_roots(rows)
-        cursor = (body.get("meta") or {}).get("cursor")
-        if not cursor or not rows:
+        cursor = cursors.next(body)
+        if cursor is None or not rows:
             return
         params["cursor"] = cursor
 
 
+def _too_deep(exc: Exception) -> bool:
+    from .client import LangfuseReplyError
+
+    return isinstance(exc, LangfuseReplyError) and "nested too deeply" in exc.message
+
+
+async def _legacy_page_trace_by_trace(client: LangfuseClient, query: TraceQuery, page: int) -> dict[str, Any]:
+    """A legacy page whose JSON is nested too deeply to parse: its ids, then each trace on its own.
+
+    The legacy API returns input and output as JSON inside the page, so one
+    trace an end user filled with ``[[[[...`` would make the whole page
+    unreadable; here only that trace is (a per-trace CaseError).
+    """
+    from .client import LangfuseHTTPError
+
+    params = {**legacy_params(query, page), "fields": "core"}
+    body = await client.get_json(LEGACY_PATH, params=params)
+    traces: list[Any] = []
+    for item in page_data(body, f"GET {LEGACY_PATH}"):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        try:
+            traces.append(await _legacy_trace(client, item["id"]) or item)
+        except LangfuseHTTPError as exc:
+            if not _too_deep(exc):
+                raise
+            traces.append({**item, "_unreadable": "JSON nested too deeply to read"})
+    return {**body, "data": traces}
+
+
 async def legacy_pages(client: LangfuseClient, query: TraceQuery) -> AsyncIterator[list[TraceRow]]:
+    from .client import LangfuseHTTPError
+
     page = 1
     while True:
-        body = (await client.request("GET", LEGACY_PATH, params=legacy_params(query, page))).json()
-        rows = [_row_from_legacy(t) for t in body.get("data") or () if isinstance(t, dict)]
+        try:
+            body = await client.get_json(LEGACY_PATH, params=legacy_params(query, page))
+        except LangfuseHTTPError as exc:
+            if not _too_deep(exc):
+                raise
+            body = await _legacy_page_trace_by_trace(client, query, page)
+        rows = [_row_from_legacy(t) for t in page_data(body, f"GET {LEGACY_PATH}") if isinstance(t, dict)]
         yield rows
         total_pages = (body.get("meta") or {}).get("totalPages")
         if not rows or (isinstance(total_pages, int) and page >= total_pages):
@@ -242,25 +323,37 @@ async def v2_rows_of_trace(client: LangfuseClient, trace_id: str, query: TraceQu
     params: dict[str, Any] = {"fields": V2_FIELDS, "limit": 10, "traceId": trace_id, "isRootObservation": "true"}
     if query.expand_metadata:
         params["expandMetadata"] = ",".join(query.expand_metadata)
-    body = (await client.request("GET", V2_PATH, params=params, label=f"GET {V2_PATH}?traceId")).json()
-    rows = [_row_from_v2(obs) for obs in body.get("data") or () if isinstance(obs, dict)]
+    label = f"GET {V2_PATH}?traceId"
+    body = await client.get_json(V2_PATH, params=params, label=label)
+    rows = [_row_from_v2(obs) for obs in page_data(body, label) if isinstance(obs, dict)]
     return _prefer_physical_roots([r for r in rows if r.id == trace_id])[:1]
 
 
 async def legacy_row_of_trace(client: LangfuseClient, trace_id: str) -> list[TraceRow]:
     """One trace by id (``GET /api/public/traces/{traceId}``); empty if the server says 404."""
+    from .client import LangfuseHTTPError
+
+    try:
+        body = await _legacy_trace(client, trace_id)
+    except LangfuseHTTPError as exc:
+        if _too_deep(exc):
+            return [TraceRow(trace_id, *(MISSING,) * 11, unreadable="JSON nested too deeply to read")]
+        raise
+    return [_row_from_legacy(body)] if body is not None else []
+
+
+async def _legacy_trace(client: LangfuseClient, trace_id: str) -> Optional[dict[str, Any]]:
+    """``GET /api/public/traces/{traceId}`` (core and io); None when the server says 404."""
     from urllib.parse import quote
 
     from .client import LangfuseHTTPError
 
     try:
-        response = await client.request(
-            "GET", f"{LEGACY_PATH}/{quote(trace_id, safe='')}", params={"fields": "core,io"},
+        return await client.get_json(
+            f"{LEGACY_PATH}/{quote(trace_id, safe='')}", params={"fields": "core,io"},
             label=f"GET {LEGACY_PATH}/{{traceId}}",
         )
     except LangfuseHTTPError as exc:
         if exc.status == 404:
-            return []
+            return None
         raise
-    body = response.json()
-    return [_row_from_legacy(body)] if isinstance(body, dict) else []

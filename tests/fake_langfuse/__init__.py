@@ -1,4 +1,4 @@
-"""A fake Langfuse server for tests and benchmarks, checked against the official OpenAPI spec.
+"""A fake Langfuse server for tests and benchmarks, checked against the langfuse SDK's models and the OpenAPI spec.
 
 It serves, on 127.0.0.1, the part of the Langfuse public API that rmg and the
 ``langfuse`` Python SDK 5.0.4 use:
@@ -12,10 +12,18 @@ It serves, on 127.0.0.1, the part of the Langfuse public API that rmg and the
 * ``POST /api/public/scores`` - scores upserted by id, with a write count per id;
 * ``POST /api/public/otel/v1/traces`` - accepted and counted only.
 
-Every request and every response is validated with openapi-core against
-``shared/langfuse/openapi.yml``; violations are recorded, never raised, so a
-test sees them all (``FakeLangfuse.violations()``; the ``fake_langfuse``
-fixture fails a test that leaves any).
+Every request and every response is validated against the langfuse SDK's
+own generated API models (`sdk_models`: an installed dependency, so always),
+and in addition with openapi-core against the OpenAPI document when it is
+available (``$RMG_LANGFUSE_OPENAPI``, or ``../shared/langfuse/openapi.yml``
+beside the repository as CI has it; see `spec`).  Violations are recorded,
+never raised, so a test sees them all (``FakeLangfuse.violations()``; the
+``fake_langfuse`` fixture fails a test that leaves any).
+
+The server has a clock (``FakeLangfuse.advance_clock``) and keys score rows
+by (id, name, day) as Langfuse does; in the ``"object"`` dialect a score is
+stamped with that clock (the spec's body has no timestamp), so the same id
+written on another day is a second row.
 
 Deviations from the spec, on purpose:
 

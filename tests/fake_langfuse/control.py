@@ -16,6 +16,8 @@ GET      /_fake/faults                the current `Faults` as JSON
 PUT      /_fake/faults                replace them (`Faults` JSON; omitted keys take defaults)
 PATCH    /_fake/faults                change some keys of the current ones
 PUT      /_fake/config                ``{"scoreDialect": "array" | "object"}``
+GET      /_fake/clock                 ``{"now": iso}``: the server's clock (stamps scores without a timestamp)
+POST     /_fake/clock                 ``{"advanceSeconds": 86400}`` moves it forward -> ``{"now": iso}``
 POST     /_fake/reset                 ``{"traces": true, "scores": true, "counters": true,
                                       "violations": true, "faults": true}`` (all default true)
 =======  ===========================  ==================================================
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from .faults import Faults
-from .model import parse_iso
+from .model import iso, parse_iso
 
 if TYPE_CHECKING:
     from .fake import FakeLangfuse
@@ -97,6 +99,11 @@ def handle_control(fake: "FakeLangfuse", method: str, raw_path: str, body: bytes
             if "scoreDialect" in data:
                 fake.score_dialect = data["scoreDialect"]
             return 200, {"scoreDialect": fake.score_dialect}
+        if path == "/_fake/clock":
+            if method == "POST":
+                fake.advance_clock(float(data.get("advanceSeconds", 0)))
+            if method in ("GET", "POST"):
+                return 200, {"now": iso(fake.now())}
         if path == "/_fake/reset" and method == "POST":
             fake.reset(**{k: bool(data.get(k, True)) for k in ("traces", "scores", "counters", "violations", "faults")})
             return 200, {"ok": True}
@@ -200,6 +207,14 @@ class FakeLangfuseProcess:
 
     def replace_faults(self, faults: Faults) -> dict[str, Any]:
         return self._call("PUT", "/_fake/faults", faults.to_json())
+
+    def advance_clock(self, seconds: float) -> str:
+        """Move the server's clock forward; returns its new time (ISO)."""
+        return self._call("POST", "/_fake/clock", {"advanceSeconds": seconds})["now"]
+
+    def score_rows(self) -> int:
+        """Stored score rows (two rows for one id: the same score written on two days)."""
+        return int(self.stats()["scores"])
 
     def set_score_dialect(self, dialect: str) -> None:
         self._call("PUT", "/_fake/config", {"scoreDialect": dialect})

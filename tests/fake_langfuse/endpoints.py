@@ -520,9 +520,14 @@ def list_scores_v3(store: Store, q: Query, project_id: str) -> tuple[int, Any]:
 
 # ---------------------------------------------------------------- score writes
 def create_score_object(store: Store, body: dict[str, Any]) -> tuple[int, Any]:
-    """The spec's ``POST /api/public/scores``: one object, 200 ``{"id"}``."""
+    """The spec's ``POST /api/public/scores``: one object, 200 ``{"id"}``.
+
+    The spec's ``CreateScoreRequest`` has no ``timestamp``: the score is
+    stamped with the server's clock, so the same id written on another day
+    is a second row (see `Store`).
+    """
     try:
-        score = store.upsert_score(body)
+        score = store.upsert_score(body, server_time=True)
     except ScoreRejected as exc:
         return 400, {"message": f"Invalid score: {exc}", "error": "InvalidRequestError"}
     return 200, {"id": score.id}

@@ -6,7 +6,7 @@ import secrets
 import threading
 from collections import defaultdict
 from dataclasses import fields, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional, Union
 
 from .faults import Faults
@@ -146,20 +146,43 @@ class FakeLangfuse:
 
     # -- scores ---------------------------------------------------------------
     def scores(self) -> list[dict[str, Any]]:
-        """Every stored score (last write wins) with ``writeCount`` and ``timestampsWritten``."""
+        """Every stored score row (last write of a row wins) with ``writeCount`` and ``timestampsWritten``."""
         return [s.to_json() for s in self.app.store.scores_snapshot()]
 
     def score(self, score_id: str) -> Optional[dict[str, Any]]:
-        with self.app.store.lock:
-            stored = self.app.store.scores.get(score_id)
-            return stored.to_json() if stored else None
+        """The newest stored row with this id (see `score_rows` for all of them)."""
+        rows = self.score_rows(score_id)
+        return rows[-1] if rows else None
+
+    def score_rows(self, score_id: str) -> list[dict[str, Any]]:
+        """Every stored row with this id, oldest timestamp first (two rows: written on two days)."""
+        rows = sorted(self.app.store.rows_of(score_id), key=lambda s: s.timestamp)
+        return [s.to_json() for s in rows]
 
     def score_write_counts(self) -> dict[str, int]:
-        """How many accepted writes each score id received."""
-        return {s.id: s.write_count for s in self.app.store.scores_snapshot()}
+        """How many accepted writes each score id received (over all its rows)."""
+        counts: dict[str, int] = defaultdict(int)
+        for s in self.app.store.scores_snapshot():
+            counts[s.id] += s.write_count
+        return dict(counts)
+
+    # -- the server's clock ----------------------------------------------------
+    def now(self) -> datetime:
+        """The server's clock (what a score without a timestamp is stamped with)."""
+        return self.app.store.clock.now()
+
+    def advance_clock(self, delta: Union[timedelta, float]) -> datetime:
+        """Move the server's clock forward by ``delta`` (a timedelta or seconds); returns the new time.
+
+        ``fake.advance_clock(timedelta(days=1))`` makes the next object-dialect
+        write of an existing score id land on another day: a second row.
+        """
+        if not isinstance(delta, timedelta):
+            delta = timedelta(seconds=float(delta))
+        return self.app.store.clock.advance(delta)
 
     def scores_by_trace_and_name(self) -> dict[tuple[Optional[str], str], list[str]]:
-        """Stored score ids per (trace id, score name); "exactly once" means one id per key."""
+        """Stored score ids per (trace id, score name), one entry per row; "exactly once" means one per key."""
         grouped: dict[tuple[Optional[str], str], list[str]] = defaultdict(list)
         for s in self.app.store.scores_snapshot():
             grouped[(s.trace_id, s.name)].append(s.id)
@@ -191,6 +214,8 @@ class FakeLangfuse:
             "requests": self.request_counts(),
             "statuses": self.status_counts(),
             "faults": self.fault_counts(),
+            "pauseSeconds": round(self.app.faults.pause_seconds, 3),
+            "scoreKeys": len({(s.trace_id, s.name) for s in self.app.store.scores_snapshot()}),
             "scoreWrites": self.score_writes,
             "scores": len(self.app.store.scores),
             "traces": len(self.app.store.traces),
@@ -241,6 +266,8 @@ class FakeLangfuse:
               violations: bool = True, faults: bool = True) -> None:
         """Forget what the chosen parts hold (all by default)."""
         self.app.store.clear(traces=traces, scores=scores)
+        if scores:
+            self.app.store.clock.reset()
         if counters:
             self.app.reset_counters()
         if violations:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Optional
 
@@ -119,6 +120,9 @@ class FaultInjector:
     def __init__(self, faults: Optional[Faults] = None) -> None:
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {}
+        #: Seconds of pause the 429s asked for: the union of their [sent, sent + Retry-After] windows.
+        self.pause_seconds = 0.0
+        self._pause_end = 0.0
         self.configure(faults or Faults())
 
     def configure(self, faults: Faults) -> None:
@@ -151,6 +155,11 @@ class FaultInjector:
                 decision = Decision("down", latency, 503)
             elif settings.rate_limit_every and seen % settings.rate_limit_every == 0:
                 decision = Decision("rate_limit", latency, 429, retry_after_s=settings.retry_after_s)
+                now = time.monotonic()
+                end = now + settings.retry_after_s
+                if end > self._pause_end:
+                    self.pause_seconds += end - max(now, self._pause_end)
+                    self._pause_end = end
             elif u_error < settings.error_rate:
                 statuses = settings.error_statuses or (500,)
                 decision = Decision("error", latency, int(statuses[int(u_status * len(statuses))]))
@@ -164,3 +173,4 @@ class FaultInjector:
     def reset_counts(self) -> None:
         with self._lock:
             self.counts = {}
+            self.pause_seconds, self._pause_end = 0.0, 0.0

@@ -27,7 +27,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from . import endpoints as ep
 from .faults import Decision, FaultInjector, Faults
 from .filters import BadRequest, Unsupported
-from .spec import SpecValidator, Violation, shared_validator
+from .sdk_models import SdkModels, shared_models
+from .spec import SpecValidator, Violation, optional_validator
 from .store import Store
 
 #: Next.js's default body limit, which Langfuse's score route keeps (the SDK caps batches below it).
@@ -129,7 +130,10 @@ class FakeLangfuseApp:
         self.store = Store()
         self.faults = FaultInjector(faults)
         self.validate = validate
-        self.validator = validator if validator is not None or not validate else shared_validator()
+        #: The OpenAPI document's validator when the document is available (CI has it; a fresh clone may not).
+        self.validator = validator if validator is not None or not validate else optional_validator()
+        #: The langfuse SDK's generated models: always there (an installed dependency).
+        self.sdk: Optional[SdkModels] = shared_models() if validate else None
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
@@ -192,19 +196,20 @@ class FakeLangfuseApp:
                        and isinstance(parsed_body, list))
         element_errors: list[list[str]] = []
         if self.validate and not body_too_large:
-            skip_body = array_batch or (route is not None and route.name == "otel" and "json" not in content_type)
-            for message in self.validator.validate_request(  # type: ignore[union-attr]
-                method=method, path=path, path_pattern=route.pattern if route else None,
-                path_params=path_params, query=query, headers=headers, body=body,
-                content_type=content_type or _JSON, skip_body=skip_body,
-            ):
-                self.record("request", method, raw_path, message)
-            if array_batch:
+            if self.validator is not None:
+                skip_body = array_batch or (route is not None and route.name == "otel" and "json" not in content_type)
+                for message in self.validator.validate_request(
+                    method=method, path=path, path_pattern=route.pattern if route else None,
+                    path_params=path_params, query=query, headers=headers, body=body,
+                    content_type=content_type or _JSON, skip_body=skip_body,
+                ):
+                    self.record("request", method, raw_path, message)
+            element_errors = self._check_request_with_sdk(route, method, raw_path, query, parsed_body, array_batch)
+            if array_batch and self.validator is not None:
                 # The spec has no array form: each element must be a CreateScoreRequest.
-                element_errors = [self.validator.schema_errors("CreateScoreRequest", item)  # type: ignore[union-attr]
-                                  for item in parsed_body]
-                for i, errors in enumerate(element_errors):
-                    for message in errors:
+                for i, item in enumerate(parsed_body):
+                    for message in self.validator.schema_errors("CreateScoreRequest", item):
+                        element_errors[i].append(message)
                         self.record("request", method, raw_path, f"score[{i}]: {message}")
         elif array_batch:
             element_errors = [[] if isinstance(item, dict) else ["not an object"] for item in parsed_body]
@@ -224,14 +229,37 @@ class FakeLangfuseApp:
 
         reply = self._dispatch(route, method, raw_path, path_params, query, headers, body, parsed_body,
                                body_error, content_type, array_batch, element_errors, body_too_large)
-        if self.validate and reply.validate:
+        if self.validate and reply.validate and self.validator is not None:
             self._validate_reply(reply, route, method, path, raw_path, path_params, query, headers)
         elif self.validate and array_batch:
             for message in _check_batch_reply(reply):
                 self.record("response", method, raw_path, message)
+        if self.validate and route is not None and self.sdk is not None and (reply.validate or array_batch):
+            for message in self.sdk.check_response(method, route.pattern, reply.status, reply.body, array_batch):
+                self.record("response", method, raw_path, f"{reply.status} (langfuse SDK model): {message}")
         if decision.kind == "close":
             reply.cut = True
         return reply, decision
+
+    def _check_request_with_sdk(self, route: Optional[Route], method: str, raw_path: str,
+                                query: list[tuple[str, str]], parsed_body: Any, array_batch: bool) -> list[list[str]]:
+        """Query names and score bodies against the SDK's client; the errors of each array element."""
+        if route is None or self.sdk is None:
+            return [[] for _ in parsed_body] if array_batch else []
+        for message in self.sdk.check_query(route.pattern, [k for k, _ in query]):
+            self.record("request", method, raw_path, f"(langfuse SDK) {message}")
+        if route.name != "create_scores":
+            return []
+        if array_batch:
+            element_errors = [self.sdk.score_errors(item) for item in parsed_body]
+            for i, errors in enumerate(element_errors):
+                for message in errors:
+                    self.record("request", method, raw_path, f"score[{i}] (langfuse SDK CreateScoreRequest): {message}")
+            return element_errors
+        if isinstance(parsed_body, dict):
+            for message in self.sdk.score_errors(parsed_body):
+                self.record("request", method, raw_path, f"(langfuse SDK CreateScoreRequest): {message}")
+        return []
 
     def _dispatch(self, route: Optional[Route], method: str, raw_path: str, path_params: dict[str, str],
                   query: list[tuple[str, str]], headers: dict[str, str], body: bytes, parsed_body: Any,

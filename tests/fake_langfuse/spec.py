@@ -34,6 +34,11 @@ from typing import Any, Callable, Hashable, Iterator, Mapping, Optional, Sequenc
 #: Where the spec lives relative to the repository (``/work/main``) or the
 #: workspace (``/work``); ``RMG_LANGFUSE_OPENAPI`` overrides both.
 SPEC_ENV = "RMG_LANGFUSE_OPENAPI"
+#: How to get the document, for skip reasons and errors.
+SPEC_HOW = (
+    "download it from https://github.com/langfuse/langfuse/blob/main/web/public/generated/api/openapi.yml, "
+    "or from your server's /generated/api/openapi.yml"
+)
 _HOST_URL = "http://127.0.0.1"
 #: Schema keywords that do not change what validates (``nullable`` is keyed by the None type).
 _ANNOTATIONS = {"description", "title", "nullable", "example", "examples", "deprecated", "readOnly", "writeOnly"}
@@ -59,7 +64,7 @@ def spec_path() -> Path:
     raise FileNotFoundError(
         "Langfuse OpenAPI spec not found; looked at "
         + ", ".join(str(c) for c in candidates)
-        + f". Set {SPEC_ENV} to the path of openapi.yml."
+        + f". Set {SPEC_ENV} to the path of openapi.yml ({SPEC_HOW})."
     )
 
 
@@ -501,6 +506,20 @@ class SpecValidator:
 
 _shared: Optional[SpecValidator] = None
 _shared_lock = threading.Lock()
+
+
+def spec_available() -> bool:
+    """Whether the OpenAPI document can be found (`spec_path`)."""
+    try:
+        spec_path()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def optional_validator() -> Optional[SpecValidator]:
+    """The process-wide validator, or None when the OpenAPI document is not available (a fresh clone)."""
+    return shared_validator() if spec_available() else None
 
 
 def shared_validator() -> SpecValidator:

@@ -2,8 +2,15 @@
 
 Observations are kept in one list sorted by ``(startTime, id)`` so cursor
 pages are a binary search plus a scan, not a sort per request (the benchmark
-pages through tens of thousands of them).  Scores are upserted by id, as
-Langfuse does, and each id remembers how often it was written.
+pages through tens of thousands of them).
+
+Scores are upserted as Langfuse's score table does it: the row key is
+``(id, name, day of the score's timestamp)``, so writing an id again on the
+same day replaces the row, and writing it with a timestamp on another day
+adds a second row with the same id (a duplicate a user sees).  A score body
+without ``timestamp`` (the spec's single-object body has no such field) is
+stamped with the server's clock (`Clock`, which tests can move forward).
+Each row remembers how often it was written.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import bisect
 import re
 import threading
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterator, Optional
 
 from .model import Observation, StoredScore, Trace, iso, parse_iso, utcnow
@@ -26,15 +33,42 @@ class ScoreRejected(ValueError):
     """A score the server refuses for a reason the spec states only in prose (the message says which)."""
 
 
+#: A stored score row's key: (score id, score name, day of its timestamp).
+RowKey = tuple[str, str, date]
+
+
+class Clock:
+    """The server's clock: real UTC time plus an offset a test can move (``advance``)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        return utcnow() + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock by ``delta`` (may be negative); returns the new time."""
+        with self._lock:
+            self._offset += delta
+        return self.now()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = timedelta(0)
+
+
 class Store:
     """Traces, observations and scores of one fake project; all methods are thread-safe."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.clock = Clock()
         self.traces: dict[str, Trace] = {}
         self._obs_keys: list[tuple[datetime, str]] = []
         self._obs: dict[str, tuple[Observation, Trace]] = {}
-        self.scores: dict[str, StoredScore] = {}
+        #: Score rows by (id, name, day); see the module docstring.
+        self.scores: dict[RowKey, StoredScore] = {}
         #: Every accepted score write, in order: (score id, trace id, name).
         self.score_writes: list[tuple[str, Optional[str], str]] = []
 
@@ -117,8 +151,12 @@ class Store:
                 yield entry
 
     # -- scores ---------------------------------------------------------------
-    def check_score(self, body: dict[str, Any]) -> tuple[str, datetime]:
-        """The data type and timestamp of a score body, or `ScoreRejected` saying what is wrong."""
+    def check_score(self, body: dict[str, Any], *, server_time: bool = False) -> tuple[str, datetime]:
+        """The data type and timestamp of a score body, or `ScoreRejected` saying what is wrong.
+
+        ``server_time``: the body's ``timestamp`` is ignored and the server's
+        clock used (the spec's single-object endpoint has no timestamp field).
+        """
         data_type = body.get("dataType") or "NUMERIC"
         value = body.get("value")
         if data_type not in _DATA_TYPES:
@@ -145,9 +183,9 @@ class Store:
                                 "and must not start with 'langfuse'")
         if body.get("source") == "ANNOTATION" and not body.get("configId") and data_type != "CORRECTION":
             raise ScoreRejected("source ANNOTATION requires configId (unless dataType is CORRECTION)")
-        raw_ts = body.get("timestamp")
+        raw_ts = None if server_time else body.get("timestamp")
         if raw_ts is None:
-            timestamp = utcnow()
+            timestamp = self.clock.now()
         else:
             if not isinstance(raw_ts, str):
                 raise ScoreRejected("timestamp must be an ISO 8601 string with a UTC offset")
@@ -160,20 +198,23 @@ class Store:
             timestamp = parsed
         return data_type, timestamp
 
-    def upsert_score(self, body: dict[str, Any]) -> StoredScore:
-        """Store a score (already checked); the same id overwrites and counts one more write."""
-        data_type, timestamp = self.check_score(body)
-        now = utcnow()
+    def upsert_score(self, body: dict[str, Any], *, server_time: bool = False) -> StoredScore:
+        """Store a score (already checked) under (id, name, day): the same key overwrites and counts a write."""
+        data_type, timestamp = self.check_score(body, server_time=server_time)
+        now = self.clock.now()
         with self.lock:
             score_id = body.get("id") or str(uuid.uuid4())
             stored_body = {k: v for k, v in body.items() if v is not None}
             stored_body["id"] = score_id
+            if server_time:
+                stored_body.pop("timestamp", None)
             ts_text = iso(timestamp) or ""
-            old = self.scores.get(score_id)
+            key = (score_id, str(stored_body["name"]), timestamp.astimezone(now.tzinfo).date())
+            old = self.scores.get(key)
             if old is None:
                 score = StoredScore(id=score_id, body=stored_body, data_type=data_type, timestamp=timestamp,
                                     created_at=now, updated_at=now, timestamps=[ts_text])
-                self.scores[score_id] = score
+                self.scores[key] = score
             else:
                 score = old
                 score.body = stored_body
@@ -189,6 +230,11 @@ class Store:
     def scores_snapshot(self) -> list[StoredScore]:
         with self.lock:
             return list(self.scores.values())
+
+    def rows_of(self, score_id: str) -> list[StoredScore]:
+        """Every stored row with this id (more than one: the same id written on different days)."""
+        with self.lock:
+            return [s for s in self.scores.values() if s.id == score_id]
 
     def clear(self, *, traces: bool = True, scores: bool = True) -> None:
         with self.lock:
