@@ -82,8 +82,12 @@ def settings_error(component: str, model: type[BaseModel], exc: ValidationError,
             lines.append(f"unknown setting {key!r}; valid settings: {valid}")
         else:
             message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            # A validator that already names its key (`interval: ...`) is not prefixed twice.
-            lines.append(message if message.startswith(f"{key}: ") else f"setting {key!r}: {message}")
+            # A validator that already names its key (`interval: ...`) is not prefixed twice; a check of
+            # several settings together has no single key, and its message names them.
+            if not err["loc"] or message.startswith(f"{key}: "):
+                lines.append(message)
+            else:
+                lines.append(f"setting {key!r}: {message}")
     place = f" in {where}" if where else ""
     return ConfigError(f"{component}{place}: " + "; ".join(lines))
 
