@@ -165,6 +165,7 @@ class Grader(Component, ABC):
 
     async def aevaluate(self, **fields: Any) -> GraderResult:
         """Grade one case.  The default runs ``evaluate_batch`` on a batch of one."""
+        self.check_fields(fields)
         if not self.supports_batch():
             raise NotImplementedError(f"{type(self).__name__} implements neither aevaluate nor evaluate_batch")
         return self.evaluate_batch([fields])[0]
@@ -191,6 +192,29 @@ class Grader(Component, ABC):
 
     def fields_of(self) -> tuple[str, ...]:
         return tuple(self.required_fields) + tuple(self.optional_fields)
+
+    def check_fields(self, fields: Mapping[str, Any]) -> None:
+        """Raise ``TypeError`` naming each keyword of ``fields`` that is not one of the grader's fields.
+
+        A misspelt keyword would otherwise be dropped and the case graded
+        without it.  OpenJudge's names get a hint (``response`` is rmg's
+        ``prediction``).  A grader that declares no fields accepts anything.
+        """
+        known = self.fields_of()
+        unknown = [key for key in fields if key not in known]
+        if not known or not unknown:
+            return
+        hints = [f"use {_OPENJUDGE_FIELDS[k]!r} for OpenJudge's {k!r}" for k in unknown if k in _OPENJUDGE_FIELDS]
+        raise TypeError(
+            f"{type(self).__name__}.aevaluate() got unexpected keyword argument(s) "
+            f"{', '.join(repr(k) for k in unknown)}; its fields are {', '.join(known)}"
+            + (f" ({'; '.join(hints)})" if hints else "")
+        )
+
+
+#: OpenJudge's grader keyword -> rmg's field of the same meaning.
+_OPENJUDGE_FIELDS = {"response": "prediction", "reference_response": "reference", "candidate": "prediction",
+                     "query": "input", "answer": "prediction"}
 
 
 class Aggregator(Component, ABC):

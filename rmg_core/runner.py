@@ -16,13 +16,21 @@ Two paths, chosen per grader:
   such as an LLM judge).
 
 Every result is checked: an exception, a timeout, a NaN or a value of the
-wrong type becomes a `GraderError`, never a score.
+wrong type becomes a `GraderError`, never a score.  Every result carries a
+``name``: its grader's (or the score name, for a grader without one), or
+its aggregator's.
+
+OpenJudge-style code works as is: a single aggregator or a plain function
+as ``aggregators``, ``show_progress``, ``arun_multiple_datasets``; and what
+OpenJudge silently ignores is an error here: a mapper key that is not one of
+the grader's fields.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import difflib
 from dataclasses import dataclass
 from typing import (
     Any,
@@ -38,12 +46,15 @@ from typing import (
     Union,
 )
 
+from .callable_aggregator import CallableAggregator, callable_name
 from .components import Aggregator, Grader
 from .errors import ConfigError
 from .results import GraderError, GraderResult, check_result, error_from_exception
 
 Mapper = Union[Mapping[str, str], Callable[[Mapping[str, Any]], Mapping[str, Any]]]
 GraderConfig = Union[Grader, tuple[Grader, Optional[Mapper]]]
+AggregatorLike = Union[Aggregator, Callable[[Mapping[str, GraderResult]], GraderResult]]
+Progress = Callable[[int], None]
 AGGREGATED_PREFIX = "aggregated_"
 
 
@@ -119,18 +130,22 @@ class GradingRunner:
         where the mapper is ``{grader_param: data_key}`` or a callable that
         takes a case's dict and returns the grader's keyword arguments.
     :param max_concurrency: most per-case grader calls in flight at once.
-    :param aggregators: aggregators, as a list (named by their ``name``) or a
-        dict ``{name: aggregator}``.
+    :param aggregators: an aggregator, a list of them (named by their
+        ``name``) or a dict ``{name: aggregator}``.  A plain function
+        ``f(results) -> GraderResult`` is an aggregator named ``f.__name__``.
     :param timeout: seconds one grader call (one case, or one batch) may take.
         ``{score name: seconds}`` sets it per grader.
+    :param show_progress: draw a progress bar on stderr while grading (off by
+        default, unlike OpenJudge: rmg's CLI reports its own progress).
     """
 
     def __init__(
         self,
         grader_configs: Mapping[str, GraderConfig],
         max_concurrency: int = 32,
-        aggregators: Union[Sequence[Aggregator], Mapping[str, Aggregator], None] = None,
+        aggregators: Union[AggregatorLike, Sequence[AggregatorLike], Mapping[str, AggregatorLike], None] = None,
         timeout: Union[float, Mapping[str, float], None] = None,
+        show_progress: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -139,6 +154,7 @@ class GradingRunner:
         self.max_concurrency = max_concurrency
         #: Grader results produced so far (one per case and grader): a cheap per-case tick for progress displays.
         self.completed = 0
+        self.show_progress = bool(show_progress)
         self._plans: list[_Plan] = []
         for name, config in grader_configs.items():
             grader, mapper = config if isinstance(config, tuple) else (config, None)
@@ -149,20 +165,13 @@ class GradingRunner:
                 )
             if mapper is not None and not (callable(mapper) or isinstance(mapper, Mapping)):
                 raise ConfigError(f"grader_configs[{name!r}]: the mapper must be a dict or a callable")
+            if isinstance(mapper, Mapping):
+                _check_mapper_keys(name, grader, mapper)
             seconds = timeout.get(name) if isinstance(timeout, Mapping) else timeout
             self._plans.append(_Plan(name, grader, mapper, seconds))
-        if isinstance(aggregators, Mapping):
-            self.aggregators = dict(aggregators)
-        else:
-            self.aggregators = {}
-            for agg in aggregators or ():
-                if agg.name in self.aggregators:
-                    raise ConfigError(f"two aggregators are named {agg.name!r}; give them distinct names")
-                self.aggregators[agg.name] = agg
+        self.aggregators = _named_aggregators(aggregators)
         names = [p.name for p in self._plans]
         for agg_name, agg in self.aggregators.items():
-            if not isinstance(agg, Aggregator):
-                raise ConfigError(f"aggregator {agg_name!r} is {type(agg).__name__}, not an Aggregator")
             if agg_name in names:
                 raise ConfigError(f"{agg_name!r} names both a grader and an aggregator; rename one")
             agg.bind(names)
@@ -183,7 +192,31 @@ class GradingRunner:
         # Asyncio primitives are made per call, so the runner can run again in
         # another event loop.
         semaphore = asyncio.Semaphore(self.max_concurrency)
-        columns = await asyncio.gather(*(self._grade(plan, data, semaphore) for plan in self._plans))
+        if not self.show_progress:
+            return await self._arun(data, semaphore, None)
+        from .progress import progress_bar
+
+        with progress_bar(len(data) * len(self._plans), "grading") as advance:
+            return await self._arun(data, semaphore, advance)
+
+    async def arun_multiple_datasets(self, datasets: Sequence[Sequence[Mapping[str, Any]]]) -> list[RunResults]:
+        """Grade several datasets concurrently; one `RunResults` per dataset, in order.
+
+        The datasets share one ``max_concurrency`` limit, as in OpenJudge.
+        """
+        semaphore = asyncio.Semaphore(self.max_concurrency)
+        datasets = [d if isinstance(d, Sequence) else list(d) for d in datasets]
+        if not self.show_progress:
+            return list(await asyncio.gather(*(self._arun(d, semaphore, None) for d in datasets)))
+        from .progress import progress_bar
+
+        total = sum(len(d) for d in datasets) * len(self._plans)
+        with progress_bar(total, f"grading {len(datasets)} datasets") as advance:
+            return list(await asyncio.gather(*(self._arun(d, semaphore, advance) for d in datasets)))
+
+    async def _arun(self, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore,
+                    advance: Optional[Progress]) -> RunResults:
+        columns = await asyncio.gather(*(self._grade(plan, data, semaphore, advance) for plan in self._plans))
         results = RunResults(zip(self.grader_names, columns))
         for agg_name, agg in self.aggregators.items():
             results[AGGREGATED_PREFIX + agg_name] = self._aggregate(agg_name, agg, results, len(data))
@@ -263,16 +296,25 @@ class GradingRunner:
                 todo.append(fields)
         return out, todo_idx, todo
 
-    async def _grade(self, plan: _Plan, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore) -> list[GraderResult]:
+    async def _grade(self, plan: _Plan, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore,
+                     advance: Optional[Progress] = None) -> list[GraderResult]:
         out, idx, todo = self._inputs(plan, data)
         self.completed += len(data) - len(todo)
+        if advance is not None and len(todo) < len(data):
+            advance(len(data) - len(todo))
         if todo:
             if plan.grader.supports_batch():
-                graded = await self._grade_batches(plan, todo)
+                graded = await self._grade_batches(plan, todo, advance)
             else:
-                graded = await self._grade_each(plan, todo, semaphore)
+                graded = await self._grade_each(plan, todo, semaphore, advance)
             for i, result in zip(idx, graded):
                 out[i] = result
+        # Every result names its grader (OpenJudge's results do): the grader's
+        # own name, else the score name; errors made here had none.
+        name = plan.grader.name or plan.name
+        for result in out:
+            if not result.name:
+                result.name = name
         return out
 
     def _batch_call(self, plan: _Plan, items: list[dict]) -> list[GraderResult]:
@@ -299,7 +341,7 @@ class GradingRunner:
         except Exception as exc:
             return error_from_exception(exc, plan.name)
 
-    async def _grade_batches(self, plan: _Plan, todo: list[dict]) -> list[GraderResult]:
+    async def _grade_batches(self, plan: _Plan, todo: list[dict], advance: Optional[Progress] = None) -> list[GraderResult]:
         size = max(1, int(plan.grader.batch_size))
         graded: list[GraderResult] = []
         for start in range(0, len(todo), size):
@@ -316,9 +358,12 @@ class GradingRunner:
             except Exception as exc:
                 graded.extend([error_from_exception(exc, plan.name)] * len(items))
             self.completed += len(items)
+            if advance is not None:
+                advance(len(items))
         return graded
 
-    async def _grade_each(self, plan: _Plan, todo: list[dict], semaphore: asyncio.Semaphore) -> list[GraderResult]:
+    async def _grade_each(self, plan: _Plan, todo: list[dict], semaphore: asyncio.Semaphore,
+                          advance: Optional[Progress] = None) -> list[GraderResult]:
         graded: list[Any] = [None] * len(todo)
         grader, name, timeout = plan.grader, plan.name, plan.timeout
         next_index = iter(range(len(todo)))
@@ -337,6 +382,8 @@ class GradingRunner:
                     except Exception as exc:
                         graded[i] = error_from_exception(exc, name)
                     self.completed += 1
+                if advance is not None:
+                    advance(1)
 
         await asyncio.gather(*(worker() for _ in range(min(self.max_concurrency, len(todo)))))
         return graded
@@ -348,10 +395,49 @@ class GradingRunner:
         for i in range(n):
             case = {name: column[i] for name, column in zip(names, columns)}
             try:
-                out.append(check_result(agg.aggregate(case), agg_name))
+                result = check_result(agg.aggregate(case), agg_name)
             except Exception as exc:
-                out.append(error_from_exception(exc, agg_name))
+                result = error_from_exception(exc, agg_name)
+            if not result.name:
+                result.name = agg_name
+            out.append(result)
         return out
+
+
+def _check_mapper_keys(score: str, grader: Grader, mapper: Mapping[str, Any]) -> None:
+    """A dict mapper's keys are the grader's parameters: one that is not is a typo, never ignored."""
+    fields = grader.fields_of()
+    for key in mapper:
+        if key in fields:
+            continue
+        close = difflib.get_close_matches(str(key), fields, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"grader_configs[{score!r}]: mapper key {key!r} is not a field of grader {grader.name or score!r} "
+            f"(its fields: {', '.join(fields) or '(none)'}){hint} A mapper is {{grader field: data key}}, "
+            f"e.g. {{{(fields[0] if fields else 'field')!r}: 'my_key'}}"
+        )
+
+
+def _named_aggregators(aggregators: Any) -> dict[str, Aggregator]:
+    """``aggregators`` as given (one, a list, a dict; aggregators or functions) as name -> `Aggregator`."""
+    if aggregators is None:
+        return {}
+    if isinstance(aggregators, Mapping):
+        return {name: agg if isinstance(agg, Aggregator) else CallableAggregator(agg, name)
+                for name, agg in aggregators.items()}
+    if isinstance(aggregators, Aggregator) or (callable(aggregators) and not isinstance(aggregators, (list, tuple))):
+        aggregators = [aggregators]
+    named: dict[str, Aggregator] = {}
+    for agg in aggregators:
+        if not isinstance(agg, Aggregator):
+            if not callable(agg):
+                raise ConfigError(f"aggregator {agg!r} is {type(agg).__name__}, not an Aggregator or a function")
+            agg = CallableAggregator(agg, callable_name(agg))
+        if agg.name in named:
+            raise ConfigError(f"two aggregators are named {agg.name!r}; give them distinct names")
+        named[agg.name] = agg
+    return named
 
 
 __all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync"]

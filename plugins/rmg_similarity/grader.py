@@ -60,8 +60,7 @@ class SimilarityGrader(Grader):
         An unknown keyword is an error naming it; OpenJudge's ``response`` and
         ``reference_response`` are rmg's ``prediction`` and ``reference``.
         """
-        if unknown:
-            raise TypeError(_unknown_arguments(unknown))
+        self.check_fields(unknown)
         return self.evaluate_batch([{"prediction": prediction, "reference": reference}])[0]
 
     def evaluate_batch(self, items: Sequence[Mapping[str, Any]]) -> list[GraderResult]:
@@ -112,16 +111,6 @@ class SimilarityGrader(Grader):
                 value, reason, details = outcome  # type: ignore[misc]
                 out.append(build(name, value, reason, {**meta, **details} if details else dict(meta)))
         return out
-
-
-def _unknown_arguments(unknown: Mapping[str, Any]) -> str:
-    names = ", ".join(repr(k) for k in sorted(unknown))
-    hints = {"response": "prediction", "reference_response": "reference", "candidate": "prediction"}
-    suggest = "; ".join(f"use {hints[k]!r} for OpenJudge's {k!r}" for k in sorted(unknown) if k in hints)
-    return (
-        f"SimilarityGrader.aevaluate() got unexpected keyword argument(s) {names}; it takes prediction and reference"
-        + (f" ({suggest})" if suggest else "")
-    )
 
 
 def _empty_result(
