@@ -1,55 +1,95 @@
 """Clipped n-gram counts of many (prediction, reference) pairs at once, with numpy.
 
-BLEU, GLEU, ROUGE-N and chrF all need, per pair and per n-gram order, the
-same three integers: how many n-grams the prediction has, how many the
-reference has, and how many they share (each n-gram counted at most as often
-as it occurs in both: ``sum_g min(count_p(g), count_r(g))``).  The libraries
-compute them with a ``Counter`` per sentence; here one stable sort per order
-counts a whole batch (`terms._groups`), and each library's own formula is
-then applied to the counts.  The counts are integers, so the result is the
-same in any batch.
+BLEU, sentence BLEU, GLEU, ROUGE-N and chrF all need, per pair and per
+n-gram order, the same three integers: how many n-grams the prediction has,
+how many the reference has, and how many they share (each n-gram counted at
+most as often as it occurs in both: ``sum_g min(count_p(g), count_r(g))``).
+The libraries build a ``Counter`` per sentence; here a whole batch is
+counted with a few numpy sorts, and each library's own formula then turns
+the counts into its score.
+
+How: every unit (a word, or a character) of the batch gets an integer id.
+An n-gram's id is its (n-1)-gram prefix's id times the number of units plus
+its last unit's id (re-ranked with `np.unique` when that could overflow).
+N-grams that would cross from one text into the next are dropped.  One sort
+of (n-gram id, doc) per order then counts each n-gram in each text.  The
+counts are integers, so the result is the same in any batch.
 
 Imported lazily (numpy).
 """
 
 from __future__ import annotations
 
-from typing import Hashable, Sequence
+import itertools
+from typing import Sequence
 
 import numpy as np
 
-from .terms import _groups
+
+#: Per order n: (n-grams in each prediction, in each reference, shared with clipping), float64 arrays by pair.
+Counts = tuple["np.ndarray", "np.ndarray", "np.ndarray"]
 
 
-def _ids(grams: list[Hashable]) -> "np.ndarray":
-    """A distinct integer per distinct n-gram (first-seen order: the ids only need to be consistent)."""
-    table: dict[Hashable, int] = {}
-    setdefault = table.setdefault
-    return np.fromiter((setdefault(g, len(table)) for g in grams), dtype=np.uint64, count=len(grams))
+def word_units(docs: Sequence[Sequence[str]]) -> tuple["np.ndarray", "np.ndarray"]:
+    """Integer ids of every word of ``docs`` (concatenated), and each doc's length."""
+    flat = list(itertools.chain.from_iterable(docs))
+    table = {word: i for i, word in enumerate(dict.fromkeys(flat))}
+    ids = np.fromiter(map(table.__getitem__, flat), dtype=np.int64, count=len(flat))
+    return ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
 
 
-def shared_counts(docs: Sequence[Sequence[Hashable]], n: int) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
-    """Per pair: (n-grams of the prediction, of the reference, shared with clipping), for n-grams of ``n`` items.
-
-    ``docs`` alternate prediction, reference (token lists, or strings for
-    character n-grams).
-    """
-    n_pairs = len(docs) // 2
-    grams: list[Hashable] = []
-    lengths = np.empty(len(docs), dtype=np.int64)
-    extend = grams.extend
-    for k, items in enumerate(docs):
-        if n == 1:
-            extend(items)
-            lengths[k] = len(items)
-        else:
-            before = len(grams)
-            extend(zip(*(items[i:] for i in range(n))))
-            lengths[k] = len(grams) - before
-    doc = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
-    pair, tf_p, tf_r = _groups(_ids(grams), doc)
-    shared = np.bincount(pair, weights=np.minimum(tf_p, tf_r), minlength=n_pairs)
-    return lengths[0::2].astype(np.float64), lengths[1::2].astype(np.float64), shared
+def char_units(docs: Sequence[str]) -> tuple["np.ndarray", "np.ndarray"]:
+    """The code point of every character of ``docs`` (concatenated), and each doc's length."""
+    joined = "".join(docs)
+    ids = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    return ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
 
 
-__all__ = ["shared_counts"]
+def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> dict[int, Counts]:
+    """The clipped counts of every order in ``orders``, for docs that alternate prediction, reference."""
+    n_docs = len(lengths)
+    n_pairs = n_docs // 2
+    total = int(lengths.sum())
+    if total == 0:
+        zero = np.zeros(n_pairs, dtype=np.float64)
+        return {n: (zero, zero, zero) for n in orders}
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    start = np.zeros(n_docs, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=start[1:])
+    room = lengths[doc] - (np.arange(total, dtype=np.int64) - start[doc])  # units from each position to its doc's end
+    base = int(units.max()) + 1
+    key, bound = units.astype(np.int64), base  # every key < bound
+    out: dict[int, Counts] = {}
+    for n in range(1, max(orders) + 1):
+        if n > 1:
+            if bound > _KEY_LIMIT // base:
+                # Re-rank so the extended keys cannot overflow (long n-grams of a large vocabulary).
+                _, key = np.unique(key, return_inverse=True)
+                key, bound = key.astype(np.int64).ravel(), int(key.max()) + 1
+            key = key[:-1] * base + units[n - 1:]  # the (n-1)-gram extended by the next unit
+            bound *= base
+        if n in orders:
+            valid = room[: key.size] >= n
+            out[n] = _clipped(key[valid], doc[: key.size][valid], n_docs, lengths, n)
+    return out
+
+
+#: Keys stay below 2**62: a key times the number of docs must still fit in an int64.
+_KEY_LIMIT = 2 ** 62
+
+
+def _clipped(key: "np.ndarray", doc: "np.ndarray", n_docs: int, lengths: "np.ndarray", n: int) -> Counts:
+    n_pairs = n_docs // 2
+    if key.size and int(key.max()) >= _KEY_LIMIT // max(n_docs, 1):
+        _, key = np.unique(key, return_inverse=True)
+        key = key.astype(np.int64).ravel()
+    # One sort counts each (n-gram, doc): equal n-grams sit together, a pair's prediction just before its reference.
+    code, count = np.unique(key * n_docs + doc, return_counts=True)
+    gram, which = np.divmod(code, n_docs)
+    both = (gram[1:] == gram[:-1]) & ((which[1:] >> 1) == (which[:-1] >> 1))
+    shared = np.bincount(which[1:][both] >> 1, weights=np.minimum(count[1:], count[:-1])[both], minlength=n_pairs)
+    grams = np.maximum(lengths - n + 1, 0).astype(np.float64)
+    return grams[0::2], grams[1::2], shared.astype(np.float64)
+
+
+__all__ = ["Counts", "char_units", "shared_counts", "word_units"]

@@ -36,11 +36,13 @@ def rouge(docs: Sequence[str], params: Any) -> list[Outcome]:
     """The mean over ``rouge_types`` of each type's ``score_key`` (F-measure by default)."""
     from rapidfuzz.distance import LCSseq
 
-    from .ngrams import shared_counts
+    from .ngrams import shared_counts, word_units
 
     tokenize = word_tokenizer(params, stem=params.use_stemmer)
     tokens = [tokenize(text) for text in docs]
-    counts = {t: shared_counts(tokens, int(t[5:])) for t in params.rouge_types if t != "rougeL"}
+    orders = [int(t[5:]) for t in params.rouge_types if t != "rougeL"]
+    by_order = shared_counts(*word_units(tokens), orders) if orders else {}
+    counts = {t: by_order[int(t[5:])] for t in params.rouge_types if t != "rougeL"}
     key = ("precision", "recall", "fmeasure").index(params.score_key)
     out: list[Outcome] = []
     for k in range(len(docs) // 2):
@@ -65,11 +67,11 @@ def rouge(docs: Sequence[str], params: Any) -> list[Outcome]:
 
 def rouge_ngram(docs: Sequence[str], params: Any) -> list[Outcome]:
     """ROUGE-N for one ``n``, no stemming: precision, recall or F-measure (``score_type``)."""
-    from .ngrams import shared_counts
+    from .ngrams import shared_counts, word_units
 
     tokenize = word_tokenizer(params)
     tokens = [tokenize(text) for text in docs]
-    n_p, n_r, shared = shared_counts(tokens, params.n)
+    n_p, n_r, shared = shared_counts(*word_units(tokens), [params.n])[params.n]
     out: list[Outcome] = []
     for k in range(len(docs) // 2):
         if not tokens[2 * k] or not tokens[2 * k + 1]:

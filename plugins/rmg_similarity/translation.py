@@ -37,14 +37,15 @@ def _sacrebleu_bleu(max_ngram_order: int, smooth_method: str, smooth_value: Any,
 
 def bleu(docs: Sequence[str], params: Any) -> list[Outcome]:
     """sacreBLEU sentence BLEU (13a tokens) of each pair, in [0, 1]; details: precisions, bp, lengths."""
-    from .ngrams import shared_counts
+    from .ngrams import shared_counts, word_units
 
     metric = _sacrebleu_bleu(params.max_ngram_order, params.smooth_method, params.smooth_value,
                              params.effective_order, params.lowercase)
-    # What BLEU.sentence_score does to each segment before counting.
+    # What BLEU.sentence_score does to each text before counting (sacreBLEU's 13a tokenizer, cached per text).
     tokens = [metric._preprocess_segment(text).split() for text in docs]
     order = params.max_ngram_order
-    stats = [shared_counts(tokens, n) for n in range(1, order + 1)]
+    counts = shared_counts(*word_units(tokens), range(1, order + 1))
+    stats = [counts[n] for n in range(1, order + 1)]
     out: list[Outcome] = []
     for k in range(len(docs) // 2):
         sys_len, ref_len = len(tokens[2 * k]), len(tokens[2 * k + 1])
@@ -69,12 +70,13 @@ def sentence_bleu(docs: Sequence[str], params: Any) -> list[Outcome]:
     """NLTK ``sentence_bleu`` over rmg's word terms, with its ``SmoothingFunction().method<N>``."""
     from nltk.translate.bleu_score import SmoothingFunction, brevity_penalty
 
-    from .ngrams import shared_counts
+    from .ngrams import shared_counts, word_units
 
     tokenize = word_tokenizer(params)
     tokens = [tokenize(text) for text in docs]
     weights = params.weights
-    stats = [shared_counts(tokens, n) for n in range(1, len(weights) + 1)]
+    counts = shared_counts(*word_units(tokens), range(1, len(weights) + 1))
+    stats = [counts[n] for n in range(1, len(weights) + 1)]
     smoothing = getattr(SmoothingFunction(), f"method{params.smoothing_function}")
     out: list[Outcome] = []
     for k in range(len(docs) // 2):
@@ -100,12 +102,12 @@ def gleu(docs: Sequence[str], params: Any) -> list[Outcome]:
     """NLTK ``sentence_gleu``: shared n-grams / max(prediction n-grams, reference n-grams), summed over orders."""
     import numpy as np
 
-    from .ngrams import shared_counts
+    from .ngrams import shared_counts, word_units
 
     tokenize = word_tokenizer(params)
     tokens = [tokenize(text) for text in docs]
     # NLTK: matched / max(all prediction n-grams, all reference n-grams), every order together.
-    counts = [shared_counts(tokens, n) for n in range(params.min_len, params.max_len + 1)]
+    counts = list(shared_counts(*word_units(tokens), range(params.min_len, params.max_len + 1)).values())
     matched = sum(c[2] for c in counts)
     total = np.maximum(sum(c[0] for c in counts), sum(c[1] for c in counts))
     out: list[Outcome] = []
@@ -130,16 +132,18 @@ def _sacrebleu_chrf(char_order: int, word_order: int, beta: float, lowercase: bo
 
 def chrf(docs: Sequence[str], params: Any) -> list[Outcome]:
     """sacreBLEU chrF (chrF++ with ``word_order``), in [0, 1]."""
-    from .ngrams import shared_counts
+    from .ngrams import char_units, shared_counts, word_units
 
     metric = _sacrebleu_chrf(params.char_order, params.word_order, params.beta, params.lowercase, params.whitespace)
     prepared = [metric._preprocess_segment(text) for text in docs]
     # What sacreBLEU's extract_all_char_ngrams counts: the text without whitespace (unless `whitespace`).
     chars = prepared if params.whitespace else ["".join(text.split()) for text in prepared]
-    stats = [shared_counts(chars, n) for n in range(1, params.char_order + 1)]
+    by_order = shared_counts(*char_units(chars), range(1, params.char_order + 1))
+    stats = [by_order[n] for n in range(1, params.char_order + 1)]
     if params.word_order:
         words = [metric._remove_punctuation(text) for text in prepared]
-        stats += [shared_counts(words, n) for n in range(1, params.word_order + 1)]
+        by_order = shared_counts(*word_units(words), range(1, params.word_order + 1))
+        stats += [by_order[n] for n in range(1, params.word_order + 1)]
     out: list[Outcome] = []
     for k in range(len(docs) // 2):
         if not chars[2 * k] or not chars[2 * k + 1]:
