@@ -215,6 +215,14 @@ def test_each_algorithm_has_openjudges_defaults() -> None:
     assert SimilarityGrader(algorithm="f1_score", normalize=False).settings.params.lowercase is False
 
 
+def test_the_fingerprint_follows_the_parameters_used() -> None:
+    assert SimilarityGrader().fingerprint() == SimilarityGrader(algorithm="cosine", ngram_range=(1, 2)).fingerprint()
+    assert SimilarityGrader().fingerprint() != SimilarityGrader(ngram_range=(1, 1)).fingerprint()
+    assert SimilarityGrader(algorithm="f1_score", normalize=False).fingerprint() == SimilarityGrader(
+        algorithm="f1_score", lowercase=False).fingerprint()
+    assert "ngram_range=[1, 2]" in repr(SimilarityGrader())
+
+
 @pytest.mark.parametrize("settings_,named", [
     ({"algorithm": "rouge1", "max_ngram_order": 3}, ["max_ngram_order", "bleu", "remove it"]),
     ({"algorithm": "bleu", "max_ngram_order": 9}, ["max_ngram_order", "between 1 and 6"]),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Mapping, Optional, Sequence
 
-from rmg_core import Grader, GraderError, GraderResult, GraderScore, answer_text
+from rmg_core import Grader, GraderError, GraderResult, GraderScore, answer_text, fingerprint
 
 from .outcome import Empty, Outcome
 from .results import score_builder
@@ -53,6 +53,13 @@ class SimilarityGrader(Grader):
         s: SimilaritySettings = self.settings  # type: ignore[assignment]
         self.algorithm = s.algorithm
         self._params_meta = {"algorithm": s.algorithm, **s.params_dict()}
+
+    def fingerprint(self) -> str:
+        """A hash of the algorithm and its parameters as used: a default given explicitly or left unset is the same."""
+        return fingerprint({"component": type(self).name, "version": self.version, "settings": self._params_meta})
+
+    def __repr__(self) -> str:
+        return f"SimilarityGrader({', '.join(f'{k}={v!r}' for k, v in self._params_meta.items())})"
 
     async def aevaluate(self, prediction: Any = None, reference: Any = None, **unknown: Any) -> GraderResult:
         """Grade one pair (the seed's ``await grader.aevaluate(prediction=..., reference=...)``).
