@@ -10,8 +10,10 @@ punctuation changed), against another text, or against itself.  Each
 algorithm grades every pair in both tools at their defaults, each through
 its own ``GradingRunner`` (OpenJudge in its own venv, benchmarks/peers), one
 CPU each.  Prints, per algorithm: mean and max absolute score difference,
-OpenJudge's errors and zero-on-error scores, pairs/s of each, and the ratio
-(target: rmg >= 10x OpenJudge for every algorithm).
+OpenJudge's errors and zero-on-error scores, pairs per CPU-second of each
+(the process's CPU time, all threads: on a shared, loaded machine wall time
+swings with the neighbours, CPU time much less), the ratio on CPU time
+(target: rmg >= 10x OpenJudge for every algorithm) and on wall time.
 
 OpenJudge's ``meteor`` tries ``nltk.download`` on every call; offline that
 fails and it scores 0.0 (graded on the first 100 pairs only: each call waits
@@ -100,18 +102,19 @@ def build_pairs(n: int, seed: int = 16) -> list[dict[str, str]]:
     return pairs
 
 
-def rmg_scores(algorithm: str, pairs: list[dict], repeat: int) -> tuple[float, list[float | None]]:
+def rmg_scores(algorithm: str, pairs: list[dict], repeat: int) -> tuple[float, float, list[float | None]]:
     from rmg_core import GraderScore, GradingRunner
     from rmg_similarity import SimilarityGrader
 
     runner = GradingRunner(grader_configs={"s": SimilarityGrader(algorithm=algorithm)})
     asyncio.run(runner.arun(pairs[:50]))  # warm-up: imports
-    best, column = float("inf"), []
+    best, best_cpu, column = float("inf"), float("inf"), []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         column = asyncio.run(runner.arun(pairs))["s"]
         best = min(best, time.perf_counter() - start)
-    return best, [r.score if isinstance(r, GraderScore) else None for r in column]
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return best, best_cpu, [r.score if isinstance(r, GraderScore) else None for r in column]
 
 
 def openjudge_scores(data: Path, algorithms: list[str], repeat: int) -> dict:
@@ -148,14 +151,16 @@ def main() -> int:
     rows = []
     for algorithm in algorithms + (["meteor (no WordNet)"] if "meteor" in algorithms else []):
         key = "meteor_no_wordnet" if algorithm.startswith("meteor (") else algorithm
-        seconds, ours = rmg_scores(algorithm.split(" ")[0], pairs, args.repeat)
+        seconds, cpu, ours = rmg_scores(algorithm.split(" ")[0], pairs, args.repeat)
         peer = theirs[key]
         mean, worst, compared = compare(ours, peer["scores"])
+        n_peer = len(peer["scores"])
         rows.append({
             "algorithm": algorithm, "mean_abs_diff": mean, "max_abs_diff": worst, "compared": compared,
             "openjudge_errors": peer["errors"], "openjudge_zero_on_error": peer["zero_on_error"],
-            "rmg_pairs_per_s": len(pairs) / seconds, "openjudge_pairs_per_s": len(peer["scores"]) / peer["seconds"],
-            "ratio": (len(pairs) / seconds) / (len(peer["scores"]) / peer["seconds"]),
+            "rmg_pairs_per_cpu_s": len(pairs) / cpu, "openjudge_pairs_per_cpu_s": n_peer / peer["cpu_seconds"],
+            "ratio_cpu": (len(pairs) / cpu) / (n_peer / peer["cpu_seconds"]),
+            "ratio_wall": (len(pairs) / seconds) / (n_peer / peer["seconds"]),
         })
     load = os.getloadavg()
     if args.json:
@@ -163,14 +168,16 @@ def main() -> int:
         return 0
     print(f"{len(pairs)} pairs; OpenJudge {theirs['_meta']['openjudge']}; load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f} on {os.cpu_count()} CPUs (each tool pinned to one)")
-    print("| algorithm | mean abs diff | max abs diff | OpenJudge 0.0-on-error | rmg pairs/s | OpenJudge pairs/s | ratio |")
-    print("|---|---|---|---|---|---|---|")
+    print("| algorithm | mean abs diff | max abs diff | OpenJudge 0.0-on-error | rmg pairs/CPU-s | "
+          "OpenJudge pairs/CPU-s | ratio (CPU) | ratio (wall) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| `{r['algorithm']}` | {r['mean_abs_diff']:.4f} | {r['max_abs_diff']:.4f} | "
-              f"{r['openjudge_zero_on_error'] + r['openjudge_errors']} | {r['rmg_pairs_per_s']:,.0f} | "
-              f"{r['openjudge_pairs_per_s']:,.0f} | {r['ratio']:.1f}x |")
-    slow = [r["algorithm"] for r in rows if r["ratio"] < TARGET_RATIO]
-    print(f"target: >= {TARGET_RATIO:.0f}x for every algorithm: " + ("met" if not slow else f"NOT met for {', '.join(slow)}"))
+              f"{r['openjudge_zero_on_error'] + r['openjudge_errors']} | {r['rmg_pairs_per_cpu_s']:,.0f} | "
+              f"{r['openjudge_pairs_per_cpu_s']:,.0f} | {r['ratio_cpu']:.1f}x | {r['ratio_wall']:.1f}x |")
+    slow = [r["algorithm"] for r in rows if r["ratio_cpu"] < TARGET_RATIO]
+    print(f"target: >= {TARGET_RATIO:.0f}x (CPU time) for every algorithm: "
+          + ("met" if not slow else f"NOT met for {', '.join(slow)}"))
     return 0
 
 

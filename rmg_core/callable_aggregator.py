@@ -16,35 +16,39 @@ from .errors import ConfigError
 from .results import GraderResult
 
 
-def callable_name(function: Callable[..., Any]) -> str:
-    """The name a callable aggregator's results are filed under, or a `ConfigError` saying how to give one."""
-    name = getattr(function, "name", None) or getattr(function, "__name__", None)
-    if not isinstance(name, str) or not name or name == "<lambda>":
-        raise ConfigError(
-            f"aggregator {function!r} has no name to file its results under; pass it in a dict, "
-            "aggregators={'my_name': function}, or use a def with a name"
-        )
-    return name
-
-
 class CallableAggregator(Aggregator):
-    """``function(results: dict[str, GraderResult]) -> GraderResult`` as an aggregator."""
+    """``function(results: dict[str, GraderResult]) -> GraderResult`` as an aggregator named ``name``."""
 
     name = "callable"
 
     def __init__(self, function: Callable[[Mapping[str, GraderResult]], GraderResult], name: str) -> None:
         super().__init__()
-        if not callable(function):
-            raise ConfigError(f"aggregator {name!r} is {type(function).__name__}, not an Aggregator or a function")
-        self.function = function
-        self.name = name  # type: ignore[misc]  # the instance's own name, as OpenJudge's aggregators have
+        self.function, self.name = function, name  # type: ignore[misc]  # the instance's own name
 
     def aggregate(self, results: Mapping[str, GraderResult]) -> GraderResult:
         """Call the function with one case's results; the runner checks what it returns."""
         return self.function(dict(results))
 
-    def __repr__(self) -> str:
-        return f"CallableAggregator({getattr(self.function, '__qualname__', self.function)!r}, name={self.name!r})"
+
+def named_aggregators(aggregators: Any) -> dict[str, Aggregator]:
+    """``aggregators`` as given (one, a list, a dict; aggregators or functions) as name -> `Aggregator`."""
+    if isinstance(aggregators, Mapping):
+        given = list(aggregators.items())
+    else:
+        listed = [aggregators] if isinstance(aggregators, Aggregator) or callable(aggregators) else aggregators or ()
+        given = [(getattr(a, "name", None) or getattr(a, "__name__", None), a) for a in listed]
+    named: dict[str, Aggregator] = {}
+    for name, agg in given:
+        if not isinstance(agg, Aggregator):
+            if not callable(agg) or not isinstance(name, str) or not name or name == "<lambda>":
+                raise ConfigError(
+                    f"aggregator {agg!r} is not an Aggregator or a function with a name; pass functions in a dict, "
+                    "aggregators={'my_name': function}, or use a def with a name")
+            agg = CallableAggregator(agg, name)
+        if name in named:
+            raise ConfigError(f"two aggregators are named {name!r}; give them distinct names")
+        named[name] = agg
+    return named
 
 
-__all__ = ["CallableAggregator", "callable_name"]
+__all__ = ["CallableAggregator", "named_aggregators"]

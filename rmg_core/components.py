@@ -194,22 +194,16 @@ class Grader(Component, ABC):
         return tuple(self.required_fields) + tuple(self.optional_fields)
 
     def check_fields(self, fields: Mapping[str, Any]) -> None:
-        """Raise ``TypeError`` naming each keyword of ``fields`` that is not one of the grader's fields.
+        """Raise ``TypeError`` naming each keyword that is not one of the grader's declared fields.
 
         A misspelt keyword would otherwise be dropped and the case graded
-        without it.  OpenJudge's names get a hint (``response`` is rmg's
-        ``prediction``).  A grader that declares no fields accepts anything.
+        without it; OpenJudge's ``response`` gets the hint ``prediction``.
         """
-        known = self.fields_of()
-        unknown = [key for key in fields if key not in known]
-        if not known or not unknown:
-            return
-        hints = [f"use {_OPENJUDGE_FIELDS[k]!r} for OpenJudge's {k!r}" for k in unknown if k in _OPENJUDGE_FIELDS]
-        raise TypeError(
-            f"{type(self).__name__}.aevaluate() got unexpected keyword argument(s) "
-            f"{', '.join(repr(k) for k in unknown)}; its fields are {', '.join(known)}"
-            + (f" ({'; '.join(hints)})" if hints else "")
-        )
+        unknown = [key for key in fields if key not in self.fields_of()]
+        if unknown and self.fields_of():
+            hints = "".join(f"; use {_OPENJUDGE_FIELDS[k]!r} for OpenJudge's {k!r}" for k in unknown if k in _OPENJUDGE_FIELDS)
+            raise TypeError(f"{type(self).__name__}.aevaluate() got unexpected keyword argument(s) "
+                            f"{', '.join(map(repr, unknown))}; its fields are {', '.join(self.fields_of())}{hints}")
 
 
 #: OpenJudge's grader keyword -> rmg's field of the same meaning.

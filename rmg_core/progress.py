@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; the bar counts grader evaluations (cases x graders)."""
+def progress_bar(show: bool, total: int) -> Iterator[Optional[Callable[[int], None]]]:
+    """Yield ``advance(n)`` counting grader evaluations (cases x graders), or None when not ``show``."""
+    if not show:
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task("grading", total=total)
         yield lambda n: progress.advance(task, n)

@@ -16,21 +16,16 @@ Two paths, chosen per grader:
   such as an LLM judge).
 
 Every result is checked: an exception, a timeout, a NaN or a value of the
-wrong type becomes a `GraderError`, never a score.  Every result carries a
-``name``: its grader's (or the score name, for a grader without one), or
-its aggregator's.
-
-OpenJudge-style code works as is: a single aggregator or a plain function
-as ``aggregators``, ``show_progress``, ``arun_multiple_datasets``; and what
-OpenJudge silently ignores is an error here: a mapper key that is not one of
-the grader's fields.
+wrong type becomes a `GraderError`, never a score.  Every result is named
+(its grader's or aggregator's name).  OpenJudge-style calls work as is (one
+aggregator or a function as ``aggregators``, ``show_progress``,
+``arun_multiple_datasets``); a mapper key that is no field of its grader is an error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import difflib
 from dataclasses import dataclass
 from typing import (
     Any,
@@ -46,9 +41,10 @@ from typing import (
     Union,
 )
 
-from .callable_aggregator import CallableAggregator, callable_name
+from .callable_aggregator import named_aggregators
 from .components import Aggregator, Grader
 from .errors import ConfigError
+from .mapper import check_mapper_keys
 from .results import GraderError, GraderResult, check_result, error_from_exception
 
 Mapper = Union[Mapping[str, str], Callable[[Mapping[str, Any]], Mapping[str, Any]]]
@@ -166,10 +162,10 @@ class GradingRunner:
             if mapper is not None and not (callable(mapper) or isinstance(mapper, Mapping)):
                 raise ConfigError(f"grader_configs[{name!r}]: the mapper must be a dict or a callable")
             if isinstance(mapper, Mapping):
-                _check_mapper_keys(name, grader, mapper)
+                check_mapper_keys(name, grader, mapper)
             seconds = timeout.get(name) if isinstance(timeout, Mapping) else timeout
             self._plans.append(_Plan(name, grader, mapper, seconds))
-        self.aggregators = _named_aggregators(aggregators)
+        self.aggregators = named_aggregators(aggregators)
         names = [p.name for p in self._plans]
         for agg_name, agg in self.aggregators.items():
             if agg_name in names:
@@ -188,30 +184,16 @@ class GradingRunner:
     # -- public API --------------------------------------------------------
     async def arun(self, data: Sequence[Mapping[str, Any]]) -> RunResults:
         """Grade ``data`` (one dict per case) and return results in input order."""
-        data = data if isinstance(data, Sequence) else list(data)
-        # Asyncio primitives are made per call, so the runner can run again in
-        # another event loop.
-        semaphore = asyncio.Semaphore(self.max_concurrency)
-        if not self.show_progress:
-            return await self._arun(data, semaphore, None)
-        from .progress import progress_bar
-
-        with progress_bar(len(data) * len(self._plans), "grading") as advance:
-            return await self._arun(data, semaphore, advance)
+        return (await self.arun_multiple_datasets([data]))[0]
 
     async def arun_multiple_datasets(self, datasets: Sequence[Sequence[Mapping[str, Any]]]) -> list[RunResults]:
-        """Grade several datasets concurrently; one `RunResults` per dataset, in order.
-
-        The datasets share one ``max_concurrency`` limit, as in OpenJudge.
-        """
-        semaphore = asyncio.Semaphore(self.max_concurrency)
-        datasets = [d if isinstance(d, Sequence) else list(d) for d in datasets]
-        if not self.show_progress:
-            return list(await asyncio.gather(*(self._arun(d, semaphore, None) for d in datasets)))
+        """Grade several datasets concurrently, sharing one ``max_concurrency``; one `RunResults` each, in order."""
         from .progress import progress_bar
 
-        total = sum(len(d) for d in datasets) * len(self._plans)
-        with progress_bar(total, f"grading {len(datasets)} datasets") as advance:
+        datasets = [d if isinstance(d, Sequence) else list(d) for d in datasets]
+        # Asyncio primitives are made per call, so the runner can run again in another event loop.
+        semaphore = asyncio.Semaphore(self.max_concurrency)
+        with progress_bar(self.show_progress, sum(map(len, datasets)) * len(self._plans)) as advance:
             return list(await asyncio.gather(*(self._arun(d, semaphore, advance) for d in datasets)))
 
     async def _arun(self, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore,
@@ -402,42 +384,6 @@ class GradingRunner:
                 result.name = agg_name
             out.append(result)
         return out
-
-
-def _check_mapper_keys(score: str, grader: Grader, mapper: Mapping[str, Any]) -> None:
-    """A dict mapper's keys are the grader's parameters: one that is not is a typo, never ignored."""
-    fields = grader.fields_of()
-    for key in mapper:
-        if key in fields:
-            continue
-        close = difflib.get_close_matches(str(key), fields, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"grader_configs[{score!r}]: mapper key {key!r} is not a field of grader {grader.name or score!r} "
-            f"(its fields: {', '.join(fields) or '(none)'}){hint} A mapper is {{grader field: data key}}, "
-            f"e.g. {{{(fields[0] if fields else 'field')!r}: 'my_key'}}"
-        )
-
-
-def _named_aggregators(aggregators: Any) -> dict[str, Aggregator]:
-    """``aggregators`` as given (one, a list, a dict; aggregators or functions) as name -> `Aggregator`."""
-    if aggregators is None:
-        return {}
-    if isinstance(aggregators, Mapping):
-        return {name: agg if isinstance(agg, Aggregator) else CallableAggregator(agg, name)
-                for name, agg in aggregators.items()}
-    if isinstance(aggregators, Aggregator) or (callable(aggregators) and not isinstance(aggregators, (list, tuple))):
-        aggregators = [aggregators]
-    named: dict[str, Aggregator] = {}
-    for agg in aggregators:
-        if not isinstance(agg, Aggregator):
-            if not callable(agg):
-                raise ConfigError(f"aggregator {agg!r} is {type(agg).__name__}, not an Aggregator or a function")
-            agg = CallableAggregator(agg, callable_name(agg))
-        if agg.name in named:
-            raise ConfigError(f"two aggregators are named {agg.name!r}; give them distinct names")
-        named[agg.name] = agg
-    return named
 
 
 __all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync"]

@@ -106,7 +106,8 @@ def test_a_plain_function_is_an_aggregator_named_after_it() -> None:
 def test_a_function_that_cannot_be_an_aggregator_is_an_error_at_construction() -> None:
     with pytest.raises(ConfigError) as info:
         GradingRunner(grader_configs={"sim": SimilarityGrader()}, aggregators=[lambda r: r["sim"]])
-    assert "no name" in str(info.value) and "aggregators={'my_name': function}" in str(info.value)
+    assert "not an Aggregator or a function with a name" in str(info.value)
+    assert "aggregators={'my_name': function}" in str(info.value)
     with pytest.raises(ConfigError) as info:
         GradingRunner(grader_configs={"sim": SimilarityGrader()}, aggregators=["weighted_sum"])
     assert "not an Aggregator or a function" in str(info.value)

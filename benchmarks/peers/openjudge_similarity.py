@@ -6,7 +6,7 @@
 Each algorithm grades every pair through OpenJudge's ``GradingRunner`` with
 ``SimilarityGrader(algorithm=...)`` at its defaults (``show_progress=False``,
 timing off, best of ``--repeat`` runs after a warm-up).  Writes
-``{algorithm: {"seconds": s, "scores": [...], "errors": n, "reasons": [...]}}``
+``{algorithm: {"seconds": s, "cpu_seconds": s, "scores": [...], "errors": n, ...}}``
 to ``--out``: a pair OpenJudge failed on has score ``None`` when it returned a
 ``GraderError``; a ``GraderScore`` it returned after catching an error
 (OpenJudge turns some failures into 0.0 with the error in ``metadata``) is
@@ -61,11 +61,12 @@ def _grade(algorithm: str, pairs: list[dict], repeat: int) -> dict:
         show_progress=False,
     )
     asyncio.run(runner.arun(pairs[: min(len(pairs), 50)]))  # warm-up: imports, jieba's dictionary
-    best, column = float("inf"), []
+    best, best_cpu, column = float("inf"), float("inf"), []
     for _ in range(max(1, repeat)):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         column = asyncio.run(runner.arun(pairs))["s"]
         best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
     scores, reasons, zero_on_error = [], [], 0
     for result in column:
         if isinstance(result, GraderError):
@@ -76,7 +77,7 @@ def _grade(algorithm: str, pairs: list[dict], repeat: int) -> dict:
             reasons.append("")
             if "error" in (result.metadata or {}):
                 zero_on_error += 1
-    return {"seconds": best, "scores": scores, "errors": scores.count(None),
+    return {"seconds": best, "cpu_seconds": best_cpu, "scores": scores, "errors": scores.count(None),
             "zero_on_error": zero_on_error, "first_reason": next((r for r in reasons if r), ""),
             "reason_of_first": getattr(column[0], "reason", "") if column else ""}
 

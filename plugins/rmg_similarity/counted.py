@@ -25,8 +25,16 @@ def counted(algorithm: str, docs: Sequence[str], params: Any) -> list[Outcome]:
     ngram_range = _ngram_range(algorithm, params)
     if ngram_range == (1, 1):
         counts = count_unigrams(docs, tokenize, params.lowercase, stop)
-    else:
+    elif algorithm == "cosine" and params.sublinear_tf:
+        # Float weights: rows must come in the terms' own order for batch-independent sums (see terms).
         counts = count_ngrams(docs, tokenize, ngram_range, stop)
+    else:
+        from .ngrams import term_counts, word_units
+
+        words = [tokenize(text) for text in docs]
+        if stop:
+            words = [[w for w in ws if w not in stop] for ws in words]
+        counts = term_counts(*word_units(words), range(ngram_range[0], ngram_range[1] + 1))
     if algorithm == "cosine":
         score, n_terms, n_shared = MEASURES["cosine"](counts, params.sublinear_tf, params.use_tfidf)
     else:

@@ -21,9 +21,12 @@ Imported lazily (numpy).
 from __future__ import annotations
 
 import itertools
-from typing import Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .terms import TermCounts
 
 
 #: Per order n: (n-grams in each prediction, in each reference, shared with clipping), float64 arrays by pair.
@@ -39,27 +42,59 @@ def word_units(docs: Sequence[Sequence[str]]) -> tuple["np.ndarray", "np.ndarray
 
 
 def char_units(docs: Sequence[str]) -> tuple["np.ndarray", "np.ndarray"]:
-    """The code point of every character of ``docs`` (concatenated), and each doc's length."""
+    """An integer id of every character of ``docs`` (concatenated), and each doc's length."""
     joined = "".join(docs)
-    ids = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    # Ranks instead of code points: one "’" would otherwise make every id 13 bits wide, and 6-grams overflow.
+    ids = np.searchsorted(np.unique(codes), codes).astype(np.int64)
     return ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
 
 
 def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> dict[int, Counts]:
     """The clipped counts of every order in ``orders``, for docs that alternate prediction, reference."""
-    n_docs = len(lengths)
-    n_pairs = n_docs // 2
-    total = int(lengths.sum())
-    if total == 0:
+    n_pairs = len(lengths) // 2
+    if int(lengths.sum()) == 0:
         zero = np.zeros(n_pairs, dtype=np.float64)
         return {n: (zero, zero, zero) for n in orders}
+    return {n: _clipped(key, doc, len(lengths), lengths, n) for n, key, doc in _grams(units, lengths, orders)}
+
+
+def term_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> "TermCounts":
+    """Every pair's distinct n-grams (of the sizes in ``orders``) with their count in each text, as `TermCounts`.
+
+    Rows come in an order that depends on the batch: fine for the integer
+    sums of token F1, Jaccard and plain-tf cosine, which `measures` adds
+    exactly.
+    """
+    from .terms import TermCounts
+
+    n_docs = len(lengths)
+    pairs, tf_p, tf_r = [np.zeros(0, dtype=np.int64)], [np.zeros(0)], [np.zeros(0)]
+    for _, key, doc in (_grams(units, lengths, orders) if int(lengths.sum()) else ()):
+        code, count = np.unique(key * n_docs + doc, return_counts=True)
+        gram, which = np.divmod(code, n_docs)
+        pair = which >> 1
+        new = np.ones(code.size, dtype=bool)
+        new[1:] = (gram[1:] != gram[:-1]) | (pair[1:] != pair[:-1])
+        group = np.cumsum(new) - 1
+        in_r = np.bincount(group, weights=count * (which & 1))
+        pairs.append(pair[new])
+        tf_r.append(in_r)
+        tf_p.append(np.bincount(group, weights=count) - in_r)
+    return TermCounts(n_pairs=n_docs // 2, pair=np.concatenate(pairs), tf_p=np.concatenate(tf_p),
+                      tf_r=np.concatenate(tf_r))
+
+
+def _grams(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> Iterator[tuple[int, "np.ndarray", "np.ndarray"]]:
+    """``(n, key, doc)`` for each n in ``orders``: an id per n-gram occurrence (equal n-grams, equal ids), and its doc."""
+    n_docs = len(lengths)
+    total = int(lengths.sum())
     doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
     start = np.zeros(n_docs, dtype=np.int64)
     np.cumsum(lengths[:-1], out=start[1:])
     room = lengths[doc] - (np.arange(total, dtype=np.int64) - start[doc])  # units from each position to its doc's end
     base = int(units.max()) + 1
     key, bound = units.astype(np.int64), base  # every key < bound
-    out: dict[int, Counts] = {}
     for n in range(1, max(orders) + 1):
         if n > 1:
             if bound > _KEY_LIMIT // base:
@@ -70,8 +105,11 @@ def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[i
             bound *= base
         if n in orders:
             valid = room[: key.size] >= n
-            out[n] = _clipped(key[valid], doc[: key.size][valid], n_docs, lengths, n)
-    return out
+            k = key[valid]
+            if k.size and int(k.max()) >= _KEY_LIMIT // max(n_docs, 1):
+                _, k = np.unique(k, return_inverse=True)
+                k = k.astype(np.int64).ravel()
+            yield n, k, doc[: key.size][valid]
 
 
 #: Keys stay below 2**62: a key times the number of docs must still fit in an int64.
@@ -80,9 +118,6 @@ _KEY_LIMIT = 2 ** 62
 
 def _clipped(key: "np.ndarray", doc: "np.ndarray", n_docs: int, lengths: "np.ndarray", n: int) -> Counts:
     n_pairs = n_docs // 2
-    if key.size and int(key.max()) >= _KEY_LIMIT // max(n_docs, 1):
-        _, key = np.unique(key, return_inverse=True)
-        key = key.astype(np.int64).ravel()
     # One sort counts each (n-gram, doc): equal n-grams sit together, a pair's prediction just before its reference.
     code, count = np.unique(key * n_docs + doc, return_counts=True)
     gram, which = np.divmod(code, n_docs)
@@ -92,4 +127,4 @@ def _clipped(key: "np.ndarray", doc: "np.ndarray", n_docs: int, lengths: "np.nda
     return grams[0::2], grams[1::2], shared.astype(np.float64)
 
 
-__all__ = ["Counts", "char_units", "shared_counts", "word_units"]
+__all__ = ["Counts", "char_units", "shared_counts", "term_counts", "word_units"]
