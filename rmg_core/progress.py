@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-from typing import Callable, Iterator, Optional
+import asyncio
+from typing import Any, Awaitable, TypeVar
+
+T = TypeVar("T")
 
 
-@contextlib.contextmanager
-def progress_bar(show: bool, total: int) -> Iterator[Optional[Callable[[int], None]]]:
-    """Yield ``advance(n)`` counting grader evaluations (cases x graders), or None when not ``show``."""
-    if not show:
-        yield None
-        return
+async def with_progress(runner: Any, total: int, work: Awaitable[T]) -> T:
+    """Await ``work`` while a bar shows ``runner.completed`` (grader results so far) against ``total``."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    start, future = runner.completed, asyncio.ensure_future(work)
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("grading", total=total)
-        yield lambda n: progress.advance(task, n)
+        while not future.done():
+            progress.update(task, completed=runner.completed - start)
+            await asyncio.wait({future}, timeout=0.1)
+        progress.update(task, completed=runner.completed - start)
+    return future.result()

@@ -50,7 +50,6 @@ from .results import GraderError, GraderResult, check_result, error_from_excepti
 Mapper = Union[Mapping[str, str], Callable[[Mapping[str, Any]], Mapping[str, Any]]]
 GraderConfig = Union[Grader, tuple[Grader, Optional[Mapper]]]
 AggregatorLike = Union[Aggregator, Callable[[Mapping[str, GraderResult]], GraderResult]]
-Progress = Callable[[int], None]
 AGGREGATED_PREFIX = "aggregated_"
 
 
@@ -188,17 +187,18 @@ class GradingRunner:
 
     async def arun_multiple_datasets(self, datasets: Sequence[Sequence[Mapping[str, Any]]]) -> list[RunResults]:
         """Grade several datasets concurrently, sharing one ``max_concurrency``; one `RunResults` each, in order."""
-        from .progress import progress_bar
-
         datasets = [d if isinstance(d, Sequence) else list(d) for d in datasets]
         # Asyncio primitives are made per call, so the runner can run again in another event loop.
         semaphore = asyncio.Semaphore(self.max_concurrency)
-        with progress_bar(self.show_progress, sum(map(len, datasets)) * len(self._plans)) as advance:
-            return list(await asyncio.gather(*(self._arun(d, semaphore, advance) for d in datasets)))
+        work = asyncio.gather(*(self._arun(d, semaphore) for d in datasets))
+        if self.show_progress:
+            from .progress import with_progress
 
-    async def _arun(self, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore,
-                    advance: Optional[Progress]) -> RunResults:
-        columns = await asyncio.gather(*(self._grade(plan, data, semaphore, advance) for plan in self._plans))
+            return list(await with_progress(self, sum(map(len, datasets)) * len(self._plans), work))
+        return list(await work)
+
+    async def _arun(self, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore) -> RunResults:
+        columns = await asyncio.gather(*(self._grade(plan, data, semaphore) for plan in self._plans))
         results = RunResults(zip(self.grader_names, columns))
         for agg_name, agg in self.aggregators.items():
             results[AGGREGATED_PREFIX + agg_name] = self._aggregate(agg_name, agg, results, len(data))
@@ -278,17 +278,14 @@ class GradingRunner:
                 todo.append(fields)
         return out, todo_idx, todo
 
-    async def _grade(self, plan: _Plan, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore,
-                     advance: Optional[Progress] = None) -> list[GraderResult]:
+    async def _grade(self, plan: _Plan, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore) -> list[GraderResult]:
         out, idx, todo = self._inputs(plan, data)
         self.completed += len(data) - len(todo)
-        if advance is not None and len(todo) < len(data):
-            advance(len(data) - len(todo))
         if todo:
             if plan.grader.supports_batch():
-                graded = await self._grade_batches(plan, todo, advance)
+                graded = await self._grade_batches(plan, todo)
             else:
-                graded = await self._grade_each(plan, todo, semaphore, advance)
+                graded = await self._grade_each(plan, todo, semaphore)
             for i, result in zip(idx, graded):
                 out[i] = result
         # Every result names its grader (OpenJudge's results do): the grader's
@@ -323,7 +320,7 @@ class GradingRunner:
         except Exception as exc:
             return error_from_exception(exc, plan.name)
 
-    async def _grade_batches(self, plan: _Plan, todo: list[dict], advance: Optional[Progress] = None) -> list[GraderResult]:
+    async def _grade_batches(self, plan: _Plan, todo: list[dict]) -> list[GraderResult]:
         size = max(1, int(plan.grader.batch_size))
         graded: list[GraderResult] = []
         for start in range(0, len(todo), size):
@@ -340,12 +337,9 @@ class GradingRunner:
             except Exception as exc:
                 graded.extend([error_from_exception(exc, plan.name)] * len(items))
             self.completed += len(items)
-            if advance is not None:
-                advance(len(items))
         return graded
 
-    async def _grade_each(self, plan: _Plan, todo: list[dict], semaphore: asyncio.Semaphore,
-                          advance: Optional[Progress] = None) -> list[GraderResult]:
+    async def _grade_each(self, plan: _Plan, todo: list[dict], semaphore: asyncio.Semaphore) -> list[GraderResult]:
         graded: list[Any] = [None] * len(todo)
         grader, name, timeout = plan.grader, plan.name, plan.timeout
         next_index = iter(range(len(todo)))
@@ -364,8 +358,6 @@ class GradingRunner:
                     except Exception as exc:
                         graded[i] = error_from_exception(exc, name)
                     self.completed += 1
-                if advance is not None:
-                    advance(1)
 
         await asyncio.gather(*(worker() for _ in range(min(self.max_concurrency, len(todo)))))
         return graded
