@@ -82,8 +82,12 @@ def settings_error(component: str, model: type[BaseModel], exc: ValidationError,
             lines.append(f"unknown setting {key!r}; valid settings: {valid}")
         else:
             message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            # A validator that already names its key (`interval: ...`) is not prefixed twice.
-            lines.append(message if message.startswith(f"{key}: ") else f"setting {key!r}: {message}")
+            # A validator that already names its key (`interval: ...`) is not prefixed twice; a check of
+            # several settings together has no single key, and its message names them.
+            if not err["loc"] or message.startswith(f"{key}: "):
+                lines.append(message)
+            else:
+                lines.append(f"setting {key!r}: {message}")
     place = f" in {where}" if where else ""
     return ConfigError(f"{component}{place}: " + "; ".join(lines))
 
@@ -161,6 +165,7 @@ class Grader(Component, ABC):
 
     async def aevaluate(self, **fields: Any) -> GraderResult:
         """Grade one case.  The default runs ``evaluate_batch`` on a batch of one."""
+        self.check_fields(fields)
         if not self.supports_batch():
             raise NotImplementedError(f"{type(self).__name__} implements neither aevaluate nor evaluate_batch")
         return self.evaluate_batch([fields])[0]
@@ -187,6 +192,23 @@ class Grader(Component, ABC):
 
     def fields_of(self) -> tuple[str, ...]:
         return tuple(self.required_fields) + tuple(self.optional_fields)
+
+    def check_fields(self, fields: Mapping[str, Any]) -> None:
+        """Raise ``TypeError`` naming each keyword that is not one of the grader's declared fields.
+
+        A misspelt keyword would otherwise be dropped and the case graded
+        without it; OpenJudge's ``response`` gets the hint ``prediction``.
+        """
+        unknown = [key for key in fields if key not in self.fields_of()]
+        if unknown and self.fields_of():
+            hints = "".join(f"; use {_OPENJUDGE_FIELDS[k]!r} for OpenJudge's {k!r}" for k in unknown if k in _OPENJUDGE_FIELDS)
+            raise TypeError(f"{type(self).__name__}.aevaluate() got unexpected keyword argument(s) "
+                            f"{', '.join(map(repr, unknown))}; its fields are {', '.join(self.fields_of())}{hints}")
+
+
+#: OpenJudge's grader keyword -> rmg's field of the same meaning.
+_OPENJUDGE_FIELDS = {"response": "prediction", "reference_response": "reference", "candidate": "prediction",
+                     "query": "input", "answer": "prediction"}
 
 
 class Aggregator(Component, ABC):

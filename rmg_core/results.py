@@ -53,9 +53,10 @@ class GraderRank(_Result):
 
 
 class GraderError(_Result):
-    """The grader could not grade this case; ``error`` says why."""
+    """The grader could not grade this case; ``error`` says why (``reason``: a short summary, as OpenJudge has)."""
 
     error: str
+    reason: str = ""
 
 
 GraderResult = Union[GraderScore, GraderRank, GraderError]

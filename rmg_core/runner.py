@@ -16,7 +16,10 @@ Two paths, chosen per grader:
   such as an LLM judge).
 
 Every result is checked: an exception, a timeout, a NaN or a value of the
-wrong type becomes a `GraderError`, never a score.
+wrong type becomes a `GraderError`, never a score.  Every result is named
+(its grader's or aggregator's name).  OpenJudge-style calls work as is (one
+aggregator or a function as ``aggregators``, ``show_progress``,
+``arun_multiple_datasets``); a mapper key that is no field of its grader is an error.
 """
 
 from __future__ import annotations
@@ -38,12 +41,15 @@ from typing import (
     Union,
 )
 
+from .callable_aggregator import named_aggregators
 from .components import Aggregator, Grader
 from .errors import ConfigError
+from .mapper import check_mapper_keys
 from .results import GraderError, GraderResult, check_result, error_from_exception
 
 Mapper = Union[Mapping[str, str], Callable[[Mapping[str, Any]], Mapping[str, Any]]]
 GraderConfig = Union[Grader, tuple[Grader, Optional[Mapper]]]
+AggregatorLike = Union[Aggregator, Callable[[Mapping[str, GraderResult]], GraderResult]]
 AGGREGATED_PREFIX = "aggregated_"
 
 
@@ -119,18 +125,22 @@ class GradingRunner:
         where the mapper is ``{grader_param: data_key}`` or a callable that
         takes a case's dict and returns the grader's keyword arguments.
     :param max_concurrency: most per-case grader calls in flight at once.
-    :param aggregators: aggregators, as a list (named by their ``name``) or a
-        dict ``{name: aggregator}``.
+    :param aggregators: an aggregator, a list of them (named by their
+        ``name``) or a dict ``{name: aggregator}``.  A plain function
+        ``f(results) -> GraderResult`` is an aggregator named ``f.__name__``.
     :param timeout: seconds one grader call (one case, or one batch) may take.
         ``{score name: seconds}`` sets it per grader.
+    :param show_progress: draw a progress bar on stderr while grading (off by
+        default, unlike OpenJudge: rmg's CLI reports its own progress).
     """
 
     def __init__(
         self,
         grader_configs: Mapping[str, GraderConfig],
         max_concurrency: int = 32,
-        aggregators: Union[Sequence[Aggregator], Mapping[str, Aggregator], None] = None,
+        aggregators: Union[AggregatorLike, Sequence[AggregatorLike], Mapping[str, AggregatorLike], None] = None,
         timeout: Union[float, Mapping[str, float], None] = None,
+        show_progress: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -139,6 +149,7 @@ class GradingRunner:
         self.max_concurrency = max_concurrency
         #: Grader results produced so far (one per case and grader): a cheap per-case tick for progress displays.
         self.completed = 0
+        self.show_progress = bool(show_progress)
         self._plans: list[_Plan] = []
         for name, config in grader_configs.items():
             grader, mapper = config if isinstance(config, tuple) else (config, None)
@@ -149,20 +160,13 @@ class GradingRunner:
                 )
             if mapper is not None and not (callable(mapper) or isinstance(mapper, Mapping)):
                 raise ConfigError(f"grader_configs[{name!r}]: the mapper must be a dict or a callable")
+            if isinstance(mapper, Mapping):
+                check_mapper_keys(name, grader, mapper)
             seconds = timeout.get(name) if isinstance(timeout, Mapping) else timeout
             self._plans.append(_Plan(name, grader, mapper, seconds))
-        if isinstance(aggregators, Mapping):
-            self.aggregators = dict(aggregators)
-        else:
-            self.aggregators = {}
-            for agg in aggregators or ():
-                if agg.name in self.aggregators:
-                    raise ConfigError(f"two aggregators are named {agg.name!r}; give them distinct names")
-                self.aggregators[agg.name] = agg
+        self.aggregators = named_aggregators(aggregators)
         names = [p.name for p in self._plans]
         for agg_name, agg in self.aggregators.items():
-            if not isinstance(agg, Aggregator):
-                raise ConfigError(f"aggregator {agg_name!r} is {type(agg).__name__}, not an Aggregator")
             if agg_name in names:
                 raise ConfigError(f"{agg_name!r} names both a grader and an aggregator; rename one")
             agg.bind(names)
@@ -179,10 +183,21 @@ class GradingRunner:
     # -- public API --------------------------------------------------------
     async def arun(self, data: Sequence[Mapping[str, Any]]) -> RunResults:
         """Grade ``data`` (one dict per case) and return results in input order."""
-        data = data if isinstance(data, Sequence) else list(data)
-        # Asyncio primitives are made per call, so the runner can run again in
-        # another event loop.
+        return (await self.arun_multiple_datasets([data]))[0]
+
+    async def arun_multiple_datasets(self, datasets: Sequence[Sequence[Mapping[str, Any]]]) -> list[RunResults]:
+        """Grade several datasets concurrently, sharing one ``max_concurrency``; one `RunResults` each, in order."""
+        datasets = [d if isinstance(d, Sequence) else list(d) for d in datasets]
+        # Asyncio primitives are made per call, so the runner can run again in another event loop.
         semaphore = asyncio.Semaphore(self.max_concurrency)
+        work = asyncio.gather(*(self._arun(d, semaphore) for d in datasets))
+        if self.show_progress:
+            from .progress import with_progress
+
+            return list(await with_progress(self, sum(map(len, datasets)) * len(self._plans), work))
+        return list(await work)
+
+    async def _arun(self, data: Sequence[Mapping[str, Any]], semaphore: asyncio.Semaphore) -> RunResults:
         columns = await asyncio.gather(*(self._grade(plan, data, semaphore) for plan in self._plans))
         results = RunResults(zip(self.grader_names, columns))
         for agg_name, agg in self.aggregators.items():
@@ -273,6 +288,12 @@ class GradingRunner:
                 graded = await self._grade_each(plan, todo, semaphore)
             for i, result in zip(idx, graded):
                 out[i] = result
+        # Every result names its grader (OpenJudge's results do): the grader's
+        # own name, else the score name; errors made here had none.
+        name = plan.grader.name or plan.name
+        for result in out:
+            if not result.name:
+                result.name = name
         return out
 
     def _batch_call(self, plan: _Plan, items: list[dict]) -> list[GraderResult]:
@@ -348,9 +369,12 @@ class GradingRunner:
         for i in range(n):
             case = {name: column[i] for name, column in zip(names, columns)}
             try:
-                out.append(check_result(agg.aggregate(case), agg_name))
+                result = check_result(agg.aggregate(case), agg_name)
             except Exception as exc:
-                out.append(error_from_exception(exc, agg_name))
+                result = error_from_exception(exc, agg_name)
+            if not result.name:
+                result.name = agg_name
+            out.append(result)
         return out
 
 

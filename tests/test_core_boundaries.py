@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-HEAVY = ("numpy", "sklearn", "langfuse", "scipy", "httpx")
+HEAVY = ("numpy", "sklearn", "langfuse", "scipy", "httpx", "sacrebleu", "nltk", "rapidfuzz", "rouge_score")
 
 
 

@@ -26,8 +26,9 @@ MAX_MODULE_LINES = 400
 # may only take from rmg_core: the safety helpers of issue 11 (atomic output files, printable text,
 # credential-free URLs, CSV formula neutralising, strict numbers, safe config-file reading), the
 # column-wise record building of issue 15, the executor contract of issue 18.  A ceiling, so the core
-# cannot grow unnoticed.
-MAX_CORE_CODE_LINES = 2200
+# cannot grow unnoticed.  Issue 16 adds ~90 to the runner's seed-API contract (plain-function
+# aggregators, mapper-key and aevaluate keyword checks, show_progress, arun_multiple_datasets).
+MAX_CORE_CODE_LINES = 2260
 
 
 def _package_dirs() -> dict[str, Path]:

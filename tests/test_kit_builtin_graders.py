@@ -33,10 +33,32 @@ def test_similarity_conforms(algorithm: str) -> None:
     report = check_grader(
         SimilarityGrader, PAIRS, {"algorithm": algorithm},
         invalid_settings=[{"algorithm": "euclid"}, {"ngram_range": [3, 1]}, {"lowercase": "sometimes"}],
-        other_settings={"algorithm": algorithm, "ngram_range": [1, 2]},
+        other_settings={"algorithm": algorithm, "ngram_range": [1, 3]},
         plugin=rmg_similarity,
     )
     assert "batch vs alone" in report.checked and "odd payloads give results" in report.checked
+
+
+@pytest.mark.parametrize("algorithm", ["bleu", "chrf", "rouge", "meteor", "fuzzy_match", "edit_distance", "gleu"])
+def test_similarity_openjudge_algorithms_conform(algorithm: str) -> None:
+    report = check_grader(
+        SimilarityGrader, PAIRS, {"algorithm": algorithm},
+        invalid_settings=[{"algorithm": algorithm, "ngram_range": [1, 9]}, {"algorithm": algorithm, "bogus": 1}],
+        other_settings={"algorithm": "token_f1"},
+        plugin=rmg_similarity,
+    )
+    assert "batch vs alone" in report.checked and "odd payloads give results" in report.checked
+
+
+def test_semantic_similarity_local_conforms() -> None:
+    import rmg_embeddings
+    from rmg_embeddings import SemanticSimilarityGrader
+
+    report = check_grader(
+        SemanticSimilarityGrader, PAIRS, {}, invalid_settings=[{"dim": 100}, {"backend": "magic"}],
+        other_settings={"dim": 64}, plugin=rmg_embeddings,
+    )
+    assert "batch vs alone" in report.checked
 
 
 def test_relevance_lexical_conforms() -> None:

@@ -117,6 +117,7 @@ def test_fetch_pending_traces() -> None:
     )
     assert [c.id for c in cases] == ["trace-0000", "trace-0002", "trace-0003"]
     assert all(isinstance(c, EvalCase) for c in cases)
+    assert cases[0]["id"] == "trace-0000" and cases[0].get("expected") == cases[0].expected  # the seed indexes them
 
     async def inside_a_loop() -> list[EvalCase]:
         # the sync variant works in a running loop (a notebook) too

@@ -108,6 +108,7 @@ def test_cosine_agrees_with_scikit_learn_pair_by_pair(options: dict) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     data = _dataset()
+    options = {"ngram_range": (1, 1), **options}  # scikit-learn's default terms are words
     grader = SimilarityGrader(algorithm="cosine", **options)
     ours = grader.evaluate_batch([{"prediction": p, "reference": r} for p, r in data])
     for (p, r), result in zip(data, ours):

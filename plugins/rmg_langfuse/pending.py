@@ -1,7 +1,9 @@
 """`fetch_pending_traces`: the seed guide's missing function, as a real one.
 
 The seed's workers call ``traces = fetch_pending_traces()`` and leave it to
-the reader to write; this is that function, built on `LangfuseSource`.
+the reader to write; this is that function, built on `LangfuseSource`.  The
+seed's code indexes each trace (``trace["id"]``, ``trace.get("expected")``),
+so the traces are `PendingTrace`: an `EvalCase` that also reads like a dict.
 """
 
 from __future__ import annotations
@@ -18,6 +20,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("rmg.langfuse")
 
 
+class PendingTrace(EvalCase):
+    """An `EvalCase` the seed's code can index: ``trace["id"]``, ``["input"]``, ``["output"]``,
+    ``.get("expected")``, ``["metadata"]`` (and any other field: ``timestamp``, ``observation_id``)."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in type(self).model_fields else default
+
+    def keys(self) -> list[str]:
+        return list(type(self).model_fields)
+
+
 async def afetch_pending_traces(
     score_name: Union[str, Sequence[str], None] = None,
     *,
@@ -26,7 +44,7 @@ async def afetch_pending_traces(
     limit: Optional[int] = None,
     transport: Optional["httpx.AsyncBaseTransport"] = None,
     **filters: Any,
-) -> list[EvalCase]:
+) -> list[PendingTrace]:
     """The traces that do not have score ``score_name`` yet (all of them, if a list), as `EvalCase`.
 
     :param score_name: score name(s); a trace that already has every one is left out.
@@ -48,13 +66,13 @@ async def afetch_pending_traces(
     source = LangfuseSource(
         transport=transport, skip_if_scored=names, from_timestamp=since, to_timestamp=until, limit=limit, **filters
     )
-    out: list[EvalCase] = []
+    out: list[PendingTrace] = []
     try:
         async for item in source.cases():
             if isinstance(item, CaseError):
                 log.warning("langfuse: skipped %s", item)
             else:
-                out.append(item)
+                out.append(PendingTrace.model_construct(_fields_set=item.model_fields_set, **dict(item)))
     finally:
         await source.aclose()
     return out
@@ -67,6 +85,6 @@ def fetch_pending_traces(
     until: Optional[datetime] = None,
     limit: Optional[int] = None,
     **filters: Any,
-) -> list[EvalCase]:
+) -> list[PendingTrace]:
     """Synchronous `afetch_pending_traces`; also works inside a running event loop (a notebook)."""
     return run_sync(afetch_pending_traces(score_name, since=since, until=until, limit=limit, **filters))

@@ -110,6 +110,7 @@ class RelevanceGrader(Grader):
     # -- grading ----------------------------------------------------------------
     async def aevaluate(self, **fields: Any) -> GraderResult:
         """Grade one case: ``input`` (the question) and ``prediction`` (the answer)."""
+        self.check_fields(fields)
         missing = _missing_field(fields)
         if missing is not None:
             return missing

@@ -1,14 +1,15 @@
-"""Built-in rmg plugin: the ``similarity`` grader (TF-IDF cosine, token F1, Jaccard).
+"""Built-in rmg plugin: the ``similarity`` grader (OpenJudge's 19 algorithms: BLEU, ROUGE, cosine, ...).
 
-Importing this package loads no numpy or scikit-learn: they are imported when
-a batch is first graded.
+Importing this package loads no numpy, scikit-learn, sacreBLEU, NLTK or
+RapidFuzz: they are imported when a batch is first graded.
 """
 
 from __future__ import annotations
 
 from rmg_core import hookimpl
 
-from .grader import SimilarityGrader, SimilaritySettings
+from .grader import SimilarityGrader
+from .settings import SimilaritySettings
 
 
 @hookimpl

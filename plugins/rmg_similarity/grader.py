@@ -1,83 +1,73 @@
-"""`SimilarityGrader`: how close a prediction is to its reference, from their terms.
+"""`SimilarityGrader`: how close a prediction is to its reference, by one of 19 algorithms.
 
 Definitions, tokenization and the empty-input rule are in
-docs/graders/similarity.md.  numpy and scikit-learn are imported inside the
-methods that need them, so registering the plugin costs nothing.
+docs/graders/similarity.md.  Each algorithm lives in its own module
+(`counted`, `translation`, `rouge`, `fuzzy`), imported with its libraries
+(numpy, sacreBLEU, NLTK, RapidFuzz) when a batch is first graded, so
+registering the plugin costs nothing.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Literal, Mapping, Optional, Sequence
+import importlib
+from typing import Any, Mapping, Optional, Sequence
 
-from pydantic import field_validator, ValidationInfo
+from rmg_core import Grader, GraderError, GraderResult, GraderScore, answer_text, fingerprint
 
-from rmg_core import Grader, GraderError, GraderResult, GraderScore, Settings, answer_text
-
+from .outcome import Empty, Outcome
 from .results import score_builder
-from .tokenize import make_tokenizer
+from .settings import SimilaritySettings
 
-Algorithm = Literal["cosine", "token_f1", "jaccard"]
-MAX_NGRAM = 6
-
-
-class SimilaritySettings(Settings):
-    """Settings of the ``similarity`` grader (see docs/graders/similarity.md)."""
-
-    #: ``cosine`` (TF-IDF cosine), ``token_f1`` or ``jaccard``.
-    algorithm: Algorithm = "cosine"
-    #: Case-fold text before splitting it into terms.
-    lowercase: bool = True
-    #: Remove Latin/Greek/Cyrillic combining accents (U+0300–U+036F).
-    strip_accents: bool = False
-    #: Terms are word n-grams of these sizes, e.g. (1, 2) = words and word pairs.
-    ngram_range: tuple[int, int] = (1, 1)
-    #: ``"english"`` drops scikit-learn's English stop-word list; None keeps every word.
-    stop_words: Optional[Literal["english"]] = None
-    #: cosine only: use ``1 + ln(tf)`` instead of the raw count ``tf``.
-    sublinear_tf: bool = False
-
-    @field_validator("ngram_range")
-    @classmethod
-    def _ngram_range(cls, value: tuple[int, int]) -> tuple[int, int]:
-        lo, hi = value
-        if not 1 <= lo <= hi <= MAX_NGRAM:
-            raise ValueError(
-                f"must be [min_n, max_n] with 1 <= min_n <= max_n <= {MAX_NGRAM}, got [{lo}, {hi}]"
-            )
-        return value
-
-    @field_validator("sublinear_tf")
-    @classmethod
-    def _sublinear_for_cosine(cls, value: bool, info: ValidationInfo) -> bool:
-        algorithm = info.data.get("algorithm")
-        if value and algorithm is not None and algorithm != "cosine":
-            raise ValueError(f"applies only to algorithm 'cosine', not {algorithm!r}; remove it")
-        return value
+#: algorithm -> (module, function) computing its outcomes; imported on first use.
+_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "bleu": ("translation", "bleu"), "sentence_bleu": ("translation", "sentence_bleu"),
+    "gleu": ("translation", "gleu"), "chrf": ("translation", "chrf"), "meteor": ("translation", "meteor"),
+    "rouge": ("rouge", "rouge"), "rouge1": ("rouge", "rouge"), "rouge2": ("rouge", "rouge"),
+    "rougeL": ("rouge", "rouge"), "rouge_ngram": ("rouge", "rouge_ngram"), "rouge3": ("rouge", "rouge_ngram"),
+    "rouge4": ("rouge", "rouge_ngram"), "rouge5": ("rouge", "rouge_ngram"),
+    "fuzzy_match": ("fuzzy", "fuzzy_match"), "edit_distance": ("fuzzy", "edit_distance"),
+}
+#: Algorithms computed from each pair's term counts (`counted`), with the measure they use.
+_COUNTED = {"cosine": "cosine", "token_f1": "token_f1", "f1_score": "token_f1", "jaccard": "jaccard"}
 
 
 class SimilarityGrader(Grader):
-    """Lexical similarity of ``prediction`` to ``reference``, in [0, 1].
+    """Similarity of ``prediction`` to ``reference``, in [0, 1], by one of OpenJudge's 19 algorithms.
 
-    ``SimilarityGrader(algorithm="cosine")`` is the TF-IDF cosine of the two
-    texts, with the IDF computed over the pair's own two documents (so a
-    case's score never depends on the other cases graded with it).  Batches
-    are graded in one vectorized pass (`evaluate_batch`).
+    ``SimilarityGrader(algorithm="bleu")`` is sacreBLEU's sentence BLEU;
+    ``SimilarityGrader(algorithm="cosine")`` the TF-IDF cosine of word 1-2
+    grams with the IDF of the pair's own two texts (so a case's score never
+    depends on the other cases graded with it).  Every algorithm grades a
+    batch in one call (`evaluate_batch`); see docs/graders/similarity.md.
     """
 
     name = "similarity"
-    version = "1"
+    #: 2: every OpenJudge algorithm; cosine's default terms became word 1-2-grams (were words).
+    version = "2"
     required_fields = ("prediction", "reference")
     batch_size = 4096
     Settings = SimilaritySettings
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        s = self.settings
-        self._tokenize = make_tokenizer(lowercase=s.lowercase, strip_accents=s.strip_accents)
+        s: SimilaritySettings = self.settings  # type: ignore[assignment]
+        self.algorithm = s.algorithm
+        self._params_meta = {"algorithm": s.algorithm, **s.params_dict()}
 
-    async def aevaluate(self, prediction: Any = None, reference: Any = None, **_: Any) -> GraderResult:
-        """Grade one pair (the seed's ``await grader.aevaluate(prediction=..., reference=...)``)."""
+    def fingerprint(self) -> str:
+        """A hash of the algorithm and its parameters as used: a default given explicitly or left unset is the same."""
+        return fingerprint({"component": type(self).name, "version": self.version, "settings": self._params_meta})
+
+    def __repr__(self) -> str:
+        return f"SimilarityGrader({', '.join(f'{k}={v!r}' for k, v in self._params_meta.items())})"
+
+    async def aevaluate(self, prediction: Any = None, reference: Any = None, **unknown: Any) -> GraderResult:
+        """Grade one pair (the seed's ``await grader.aevaluate(prediction=..., reference=...)``).
+
+        An unknown keyword is an error naming it; OpenJudge's ``response`` and
+        ``reference_response`` are rmg's ``prediction`` and ``reference``.
+        """
+        self.check_fields(unknown)
         return self.evaluate_batch([{"prediction": prediction, "reference": reference}])[0]
 
     def evaluate_batch(self, items: Sequence[Mapping[str, Any]]) -> list[GraderResult]:
@@ -90,6 +80,7 @@ class SimilarityGrader(Grader):
             if prediction is None or reference is None:
                 field = "prediction" if prediction is None else "reference"
                 results[i] = GraderError(
+                    name=self.name,
                     error=f"similarity needs a {field}, got None; give the case a {field!r} "
                           "(a trace's reference is its expected output)",
                     metadata={"missing_field": field},
@@ -105,68 +96,50 @@ class SimilarityGrader(Grader):
         return results  # type: ignore[return-value]
 
     # -- internals ---------------------------------------------------------
+    def _outcomes(self, docs: list[str]) -> list[Outcome]:
+        params = self.settings.params  # type: ignore[attr-defined]
+        measure = _COUNTED.get(self.algorithm)
+        if measure is not None:
+            from .counted import counted
+
+            return counted(measure, docs, params)
+        module, function = _FUNCTIONS[self.algorithm]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), function)(docs, params)
+
     def _score_texts(self, docs: list[str]) -> list[GraderResult]:
         """Scores for ``docs`` = [prediction0, reference0, prediction1, ...]."""
-        import numpy as np
-
-        from .measures import MEASURES, side_lengths
-        from .terms import count_ngrams, count_unigrams
-
-        s = self.settings
-        stop = _stop_words() if s.stop_words == "english" else None
-        if s.ngram_range == (1, 1):
-            counts = count_unigrams(docs, self._tokenize, s.lowercase, stop)
-        else:
-            counts = count_ngrams(docs, self._tokenize, s.ngram_range, stop)
-        if s.algorithm == "cosine":
-            score, n_terms, n_shared = MEASURES["cosine"](counts, s.sublinear_tf)
-        else:
-            score, n_terms, n_shared = MEASURES[s.algorithm](counts)
-        len_p, len_r = side_lengths(counts)
-
-        algorithm = s.algorithm
         build = score_builder()
+        name, meta = self.name, self._params_meta
         out: list[GraderResult] = []
-        rows = zip(
-            score.tolist(), n_terms.astype(np.int64).tolist(), n_shared.astype(np.int64).tolist(),
-            len_p.tolist(), len_r.tolist(),
-        )
-        for k, (value, terms, shared, lp, lr) in enumerate(rows):
-            if lp and lr:
-                out.append(build(
-                    value,
-                    f"{algorithm} {value:.2f} over {terms} terms ({shared} shared)",
-                    {"algorithm": algorithm},
-                ))
+        for k, outcome in enumerate(self._outcomes(docs)):
+            if type(outcome) is Empty:
+                out.append(_empty_result(name, meta, docs[2 * k], docs[2 * k + 1], *outcome))
             else:
-                out.append(_empty_result(algorithm, docs[2 * k], docs[2 * k + 1], bool(lp), bool(lr)))
+                value, reason, details = outcome  # type: ignore[misc]
+                out.append(build(name, value, reason, {**meta, **details} if details else dict(meta)))
         return out
 
 
-def _empty_result(algorithm: str, prediction: str, reference: str, has_p: bool, has_r: bool) -> GraderScore:
+def _empty_result(
+    name: str, meta: dict[str, Any], prediction: str, reference: str, has_p: bool, has_r: bool,
+) -> GraderScore:
     """The documented rule for a side without terms (empty, spaces, punctuation or stop words only)."""
+    algorithm = meta["algorithm"]
     if not has_p and not has_r:
         same = prediction.strip() == reference.strip()
         score = 1.0 if same else 0.0
         why = "identical" if same else "different"
         return GraderScore.model_construct(
-            score=score,
+            name=name, score=score,
             reason=f"{algorithm} {score:.2f}: no terms in either text, and the texts are {why}",
-            metadata={"algorithm": algorithm, "empty": "both"},
+            metadata={**meta, "empty": "both"},
         )
     side = "prediction" if not has_p else "reference"
     return GraderScore.model_construct(
-        score=0.0,
+        name=name, score=0.0,
         reason=f"{algorithm} 0.00: the {side} has no terms (empty, punctuation or stop words only)",
-        metadata={"algorithm": algorithm, "empty": side},
+        metadata={**meta, "empty": side},
     )
-
-
-@functools.lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
 
 
 __all__ = ["SimilarityGrader", "SimilaritySettings"]

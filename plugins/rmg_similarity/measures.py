@@ -30,20 +30,39 @@ def _sizes(counts: TermCounts, both: "np.ndarray") -> tuple["np.ndarray", "np.nd
     return _per_pair(counts), _per_pair(counts, both.astype(np.float64))
 
 
-def cosine(counts: TermCounts, sublinear_tf: bool = False) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
+def cosine(
+    counts: TermCounts, sublinear_tf: bool = False, use_idf: bool = True,
+) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
     """TF-IDF cosine with the IDF of the pair's own two documents (see docs/graders/similarity.md).
 
     Weight of a term in a text: ``tf * idf`` (``tf`` replaced by ``1 + ln(tf)``
-    with ``sublinear_tf``); the score is the cosine of the two weight vectors.
+    with ``sublinear_tf``; ``idf`` = 1 without ``use_idf``); the score is the
+    cosine of the two weight vectors.
     """
     tf_p, tf_r = counts.tf_p, counts.tf_r
     both = (tf_p > 0) & (tf_r > 0)
+    if not sublinear_tf:
+        # Integer counts: the dot product (shared terms have idf 1) and each norm's two parts are exact
+        # integer sums, so the score does not depend on the order of the rows (nor on the batch).
+        idf2 = IDF_IN_ONE * IDF_IN_ONE if use_idf else 1.0
+        dot = _per_pair(counts, tf_p * tf_r)
+        sq_p, sq_r = tf_p * tf_p, tf_r * tf_r
+        norm2_p = _per_pair(counts, np.where(both, sq_p, 0.0)) + idf2 * _per_pair(counts, np.where(both, 0.0, sq_p))
+        norm2_r = _per_pair(counts, np.where(both, sq_r, 0.0)) + idf2 * _per_pair(counts, np.where(both, 0.0, sq_r))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = dot / np.sqrt(norm2_p * norm2_r)
+        np.minimum(score, 1.0, out=score)
+        n_terms, n_shared = _sizes(counts, both)
+        return score, n_terms, n_shared
     if sublinear_tf:
         tf_p = np.where(tf_p > 0, 1.0 + np.log(np.maximum(tf_p, 1.0)), 0.0)
         tf_r = np.where(tf_r > 0, 1.0 + np.log(np.maximum(tf_r, 1.0)), 0.0)
-    idf = np.where(both, IDF_IN_BOTH, IDF_IN_ONE)
-    w_p = tf_p * idf
-    w_r = tf_r * idf
+    if use_idf:
+        idf = np.where(both, IDF_IN_BOTH, IDF_IN_ONE)
+        w_p = tf_p * idf
+        w_r = tf_r * idf
+    else:
+        w_p, w_r = tf_p, tf_r
     dot = _per_pair(counts, w_p * w_r)
     norm2 = _per_pair(counts, w_p * w_p) * _per_pair(counts, w_r * w_r)
     with np.errstate(invalid="ignore", divide="ignore"):

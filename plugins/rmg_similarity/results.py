@@ -16,24 +16,24 @@ from typing import Any, Callable
 
 from rmg_core import GraderScore
 
-ScoreBuilder = Callable[[float, str, dict[str, Any]], GraderScore]
+ScoreBuilder = Callable[[str, float, str, dict[str, Any]], GraderScore]
 _STATE_KEYS = {"__dict__", "__pydantic_extra__", "__pydantic_fields_set__", "__pydantic_private__"}
 
 
-def _construct(score: float, reason: str, metadata: dict[str, Any]) -> GraderScore:
-    return GraderScore.model_construct(score=score, reason=reason, metadata=metadata)
+def _construct(name: str, score: float, reason: str, metadata: dict[str, Any]) -> GraderScore:
+    return GraderScore.model_construct(name=name, score=score, reason=reason, metadata=metadata)
 
 
 _new = object.__new__
 _set = object.__setattr__
 
 
-def _restore(score: float, reason: str, metadata: dict[str, Any]) -> GraderScore:
+def _restore(name: str, score: float, reason: str, metadata: dict[str, Any]) -> GraderScore:
     # What pydantic's __setstate__ does with this state, minus a dict and a call.
     result = _new(GraderScore)
-    _set(result, "__dict__", {"name": "", "metadata": metadata, "score": score, "reason": reason})
+    _set(result, "__dict__", {"name": name, "metadata": metadata, "score": score, "reason": reason})
     _set(result, "__pydantic_extra__", None)
-    _set(result, "__pydantic_fields_set__", {"score", "reason", "metadata"})
+    _set(result, "__pydantic_fields_set__", {"name", "score", "reason", "metadata"})
     _set(result, "__pydantic_private__", None)
     return result
 
@@ -41,10 +41,10 @@ def _restore(score: float, reason: str, metadata: dict[str, Any]) -> GraderScore
 @functools.lru_cache(maxsize=1)
 def score_builder() -> ScoreBuilder:
     """The fastest builder that yields objects equal to validated `GraderScore`s."""
-    probe = GraderScore(score=0.25, reason="probe", metadata={"algorithm": "probe"})
+    probe = GraderScore(name="probe", score=0.25, reason="probe", metadata={"algorithm": "probe"})
     try:
         if set(probe.__getstate__()) == _STATE_KEYS:
-            built = _restore(0.25, "probe", {"algorithm": "probe"})
+            built = _restore("probe", 0.25, "probe", {"algorithm": "probe"})
             if built == probe and built.model_dump() == probe.model_dump() and repr(built) == repr(probe):
                 return _restore
     except Exception:  # any change in pydantic's internals: use the public constructor

@@ -68,8 +68,13 @@ class WeightedSumAggregator(Aggregator):
     version = "1"
     Settings = WeightedSumSettings
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, name: Optional[str] = None, **settings: Any) -> None:
+        """``name`` files the results under ``aggregated_<name>`` (OpenJudge's ``WeightedSumAggregator(name=...)``)."""
         super().__init__(**settings)
+        if name is not None:
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"weighted_sum: name must be a non-empty string, got {name!r}")
+            self.name = name  # type: ignore[misc]  # this instance's name; the plugin stays "weighted_sum"
         self._weights: Optional[dict[str, float]] = (
             dict(self.settings.weights) if self.settings.weights is not None else None
         )

@@ -1,0 +1,130 @@
+"""Clipped n-gram counts of many (prediction, reference) pairs at once, with numpy.
+
+BLEU, sentence BLEU, GLEU, ROUGE-N and chrF all need, per pair and per
+n-gram order, the same three integers: how many n-grams the prediction has,
+how many the reference has, and how many they share (each n-gram counted at
+most as often as it occurs in both: ``sum_g min(count_p(g), count_r(g))``).
+The libraries build a ``Counter`` per sentence; here a whole batch is
+counted with a few numpy sorts, and each library's own formula then turns
+the counts into its score.
+
+How: every unit (a word, or a character) of the batch gets an integer id.
+An n-gram's id is its (n-1)-gram prefix's id times the number of units plus
+its last unit's id (re-ranked with `np.unique` when that could overflow).
+N-grams that would cross from one text into the next are dropped.  One sort
+of (n-gram id, doc) per order then counts each n-gram in each text.  The
+counts are integers, so the result is the same in any batch.
+
+Imported lazily (numpy).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .terms import TermCounts
+
+
+#: Per order n: (n-grams in each prediction, in each reference, shared with clipping), float64 arrays by pair.
+Counts = tuple["np.ndarray", "np.ndarray", "np.ndarray"]
+
+
+def word_units(docs: Sequence[Sequence[str]]) -> tuple["np.ndarray", "np.ndarray"]:
+    """Integer ids of every word of ``docs`` (concatenated), and each doc's length."""
+    flat = list(itertools.chain.from_iterable(docs))
+    table = {word: i for i, word in enumerate(dict.fromkeys(flat))}
+    ids = np.fromiter(map(table.__getitem__, flat), dtype=np.int64, count=len(flat))
+    return ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+
+
+def char_units(docs: Sequence[str]) -> tuple["np.ndarray", "np.ndarray"]:
+    """An integer id of every character of ``docs`` (concatenated), and each doc's length."""
+    joined = "".join(docs)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    # Ranks instead of code points: one "’" would otherwise make every id 13 bits wide, and 6-grams overflow.
+    ids = np.searchsorted(np.unique(codes), codes).astype(np.int64)
+    return ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+
+
+def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> dict[int, Counts]:
+    """The clipped counts of every order in ``orders``, for docs that alternate prediction, reference."""
+    n_pairs = len(lengths) // 2
+    if int(lengths.sum()) == 0:
+        zero = np.zeros(n_pairs, dtype=np.float64)
+        return {n: (zero, zero, zero) for n in orders}
+    return {n: _clipped(key, doc, len(lengths), lengths, n) for n, key, doc in _grams(units, lengths, orders)}
+
+
+def term_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> "TermCounts":
+    """Every pair's distinct n-grams (of the sizes in ``orders``) with their count in each text, as `TermCounts`.
+
+    Rows come in an order that depends on the batch: fine for the integer
+    sums of token F1, Jaccard and plain-tf cosine, which `measures` adds
+    exactly.
+    """
+    from .terms import TermCounts
+
+    n_docs = len(lengths)
+    pairs, tf_p, tf_r = [np.zeros(0, dtype=np.int64)], [np.zeros(0)], [np.zeros(0)]
+    for _, key, doc in (_grams(units, lengths, orders) if int(lengths.sum()) else ()):
+        code, count = np.unique(key * n_docs + doc, return_counts=True)
+        gram, which = np.divmod(code, n_docs)
+        pair = which >> 1
+        new = np.ones(code.size, dtype=bool)
+        new[1:] = (gram[1:] != gram[:-1]) | (pair[1:] != pair[:-1])
+        group = np.cumsum(new) - 1
+        in_r = np.bincount(group, weights=count * (which & 1))
+        pairs.append(pair[new])
+        tf_r.append(in_r)
+        tf_p.append(np.bincount(group, weights=count) - in_r)
+    return TermCounts(n_pairs=n_docs // 2, pair=np.concatenate(pairs), tf_p=np.concatenate(tf_p),
+                      tf_r=np.concatenate(tf_r))
+
+
+def _grams(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> Iterator[tuple[int, "np.ndarray", "np.ndarray"]]:
+    """``(n, key, doc)`` for each n in ``orders``: an id per n-gram occurrence (equal n-grams, equal ids), and its doc."""
+    n_docs = len(lengths)
+    total = int(lengths.sum())
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    start = np.zeros(n_docs, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=start[1:])
+    room = lengths[doc] - (np.arange(total, dtype=np.int64) - start[doc])  # units from each position to its doc's end
+    base = int(units.max()) + 1
+    key, bound = units.astype(np.int64), base  # every key < bound
+    for n in range(1, max(orders) + 1):
+        if n > 1:
+            if bound > _KEY_LIMIT // base:
+                # Re-rank so the extended keys cannot overflow (long n-grams of a large vocabulary).
+                _, key = np.unique(key, return_inverse=True)
+                key, bound = key.astype(np.int64).ravel(), int(key.max()) + 1
+            key = key[:-1] * base + units[n - 1:]  # the (n-1)-gram extended by the next unit
+            bound *= base
+        if n in orders:
+            valid = room[: key.size] >= n
+            k = key[valid]
+            if k.size and int(k.max()) >= _KEY_LIMIT // max(n_docs, 1):
+                _, k = np.unique(k, return_inverse=True)
+                k = k.astype(np.int64).ravel()
+            yield n, k, doc[: key.size][valid]
+
+
+#: Keys stay below 2**62: a key times the number of docs must still fit in an int64.
+_KEY_LIMIT = 2 ** 62
+
+
+def _clipped(key: "np.ndarray", doc: "np.ndarray", n_docs: int, lengths: "np.ndarray", n: int) -> Counts:
+    n_pairs = n_docs // 2
+    # One sort counts each (n-gram, doc): equal n-grams sit together, a pair's prediction just before its reference.
+    code, count = np.unique(key * n_docs + doc, return_counts=True)
+    gram, which = np.divmod(code, n_docs)
+    both = (gram[1:] == gram[:-1]) & ((which[1:] >> 1) == (which[:-1] >> 1))
+    shared = np.bincount(which[1:][both] >> 1, weights=np.minimum(count[1:], count[:-1])[both], minlength=n_pairs)
+    grams = np.maximum(lengths - n + 1, 0).astype(np.float64)
+    return grams[0::2], grams[1::2], shared.astype(np.float64)
+
+
+__all__ = ["Counts", "char_units", "shared_counts", "term_counts", "word_units"]
