@@ -31,6 +31,7 @@ from typing import (
     Callable,
     Coroutine,
     Iterable,
+    Literal,
     Mapping,
     Optional,
     Sequence,
@@ -40,6 +41,7 @@ from typing import (
 
 from .components import Aggregator, Grader
 from .errors import ConfigError
+from .paths import MISSING, lookup_field
 from .results import GraderError, GraderResult, check_result, error_from_exception
 
 Mapper = Union[Mapping[str, str], Callable[[Mapping[str, Any]], Mapping[str, Any]]]
@@ -93,15 +95,32 @@ class _Plan:
     timeout: Optional[float]
 
 
-def _missing(grader: str, field: str, source: Optional[str], present: bool) -> GraderError:
+#: How a run was configured, so a hint shows the fix in the user's terms.
+HintStyle = Literal["python", "cli", "config"]
+
+
+def mapping_hint(grader: str, field: str, style: HintStyle) -> str:
+    """How to map a key of the user's traces to ``field`` of ``grader``, as the run was configured."""
+    if style == "cli":
+        return f"--map {field}=<key or path> (or --map {grader}.{field}=<path> for this grader only)"
+    if style == "config":
+        return (f"fields = {{ {field} = \"<key or path>\" }} in the [source] table "
+                f"(or in [graders.{grader}] for this grader only)")
+    return f"grader_configs={{{grader!r}: (grader, {{{field!r}: '<key or path>'}})}}"
+
+
+def _missing(grader: str, field: str, source: Optional[str], present: bool, style: HintStyle = "python") -> GraderError:
     what = "is None" if present else "is missing"
     origin = f" (mapped from data key {source!r})" if source and source != field else ""
+    # Not applicable, not an error: a trace without an expected answer is
+    # simply not one similarity can grade.
     return GraderError(
         error=(
-            f"grader {grader!r} needs field {field!r}, which {what}{origin}; add it to the case "
-            f"or map one of the case's keys to it: grader_configs={{{grader!r}: (grader, {{{field!r}: '<key>'}})}}"
+            f"grader {grader!r} needs field {field!r}, which {what}{origin}: not applicable to this trace; "
+            f"to grade it, map a key of your traces to it: {mapping_hint(grader, field, style)}"
         ),
         metadata={"missing_field": field},
+        not_applicable=True,
     )
 
 
@@ -123,6 +142,13 @@ class GradingRunner:
         dict ``{name: aggregator}``.
     :param timeout: seconds one grader call (one case, or one batch) may take.
         ``{score name: seconds}`` sets it per grader.
+    :param hints: how the run was configured (``"python"``, ``"cli"`` or
+        ``"config"``), so a missing-field message shows the fix that way.
+
+    A mapper's value may be a path (``"metadata.gold"``,
+    ``"output.choices.0.message.content"``; see `rmg_core.paths`).  A case
+    that lacks a field the grader requires gets a `GraderError` with
+    ``not_applicable=True``: counted apart from errors, never a score.
     """
 
     def __init__(
@@ -131,6 +157,7 @@ class GradingRunner:
         max_concurrency: int = 32,
         aggregators: Union[Sequence[Aggregator], Mapping[str, Aggregator], None] = None,
         timeout: Union[float, Mapping[str, float], None] = None,
+        hints: HintStyle = "python",
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -139,6 +166,7 @@ class GradingRunner:
         self.max_concurrency = max_concurrency
         #: Grader results produced so far (one per case and grader): a cheap per-case tick for progress displays.
         self.completed = 0
+        self.hints: HintStyle = hints
         self._plans: list[_Plan] = []
         for name, config in grader_configs.items():
             grader, mapper = config if isinstance(config, tuple) else (config, None)
@@ -238,7 +266,7 @@ class GradingRunner:
                     continue
                 bad = next((f for f in required if fields.get(f) is None), None)
                 if bad is not None:
-                    out[i] = _missing(plan.name, bad, "mapper", bad in fields)
+                    out[i] = _missing(plan.name, bad, "mapper", bad in fields, self.hints)
                     continue
                 todo_idx.append(i)
                 todo.append(fields)
@@ -249,15 +277,15 @@ class GradingRunner:
         for i, item in enumerate(data):
             fields = {}
             for field, key in req:
-                value = item.get(key)
-                if value is None:
-                    out[i] = _missing(plan.name, field, key, key in item)
+                value = item[key] if key in item else lookup_field(item, key)
+                if value is None or value is MISSING:
+                    out[i] = _missing(plan.name, field, key, value is None, self.hints)
                     break
                 fields[field] = value
             else:
                 for field, key in opt:
-                    value = item.get(key)
-                    if value is not None:
+                    value = item[key] if key in item else lookup_field(item, key)
+                    if value is not None and value is not MISSING:
                         fields[field] = value
                 todo_idx.append(i)
                 todo.append(fields)
@@ -354,4 +382,4 @@ class GradingRunner:
         return out
 
 
-__all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync"]
+__all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync", "HintStyle", "mapping_hint"]

@@ -26,7 +26,10 @@ MAX_MODULE_LINES = 400
 # may only take from rmg_core: the safety helpers of issue 11 (atomic output files, printable text,
 # credential-free URLs, CSV formula neutralising, strict numbers, safe config-file reading), the
 # column-wise record building of issue 15.  A ceiling, so the core cannot grow unnoticed.
-MAX_CORE_CODE_LINES = 2150
+# Issue 13 (your data) adds the contracts others code against: the not-applicable outcome, hints in the
+# user's terms, dotted paths for mappers, raw traces (Source.traces), [source] fields and --map, bounded
+# text reduction (~100 lines; detection, mapping and selection live in rmg_intake). LEAD-TODO: keep or move out.
+MAX_CORE_CODE_LINES = 2250
 
 
 def _package_dirs() -> dict[str, Path]:

@@ -90,9 +90,10 @@ class SimilarityGrader(Grader):
             if prediction is None or reference is None:
                 field = "prediction" if prediction is None else "reference"
                 results[i] = GraderError(
-                    error=f"similarity needs a {field}, got None; give the case a {field!r} "
+                    error=f"similarity needs a {field}, got None: not applicable; give the case a {field!r} "
                           "(a trace's reference is its expected output)",
                     metadata={"missing_field": field},
+                    not_applicable=True,
                 )
                 continue
             # The common case (plain strings) skips answer_text's dispatch.
