@@ -29,7 +29,7 @@ MAX_MODULE_LINES = 400
 # Issue 13 (your data) adds the contracts others code against: the not-applicable outcome, hints in the
 # user's terms, dotted paths for mappers, raw traces (Source.traces), [source] fields and --map, bounded
 # text reduction (~100 lines; detection, mapping and selection live in rmg_intake). LEAD-TODO: keep or move out.
-MAX_CORE_CODE_LINES = 2250
+MAX_CORE_CODE_LINES = 2310
 
 
 def _package_dirs() -> dict[str, Path]:
