@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 
 from .atomic import AtomicFile, atomic_write, partial_path
-from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, case_from_mapping
+from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, RawTrace, case_from_mapping
 from .components import Aggregator, Component, Executor, Grader, Settings, Sink, Source, fingerprint, settings_error
 from .config import (
     ComponentConfig, Components, EvalConfig, assemble_config, build_aggregator, build_components,
@@ -21,17 +21,18 @@ from .config import (
 from .errors import EXIT_CONFIG, ConfigError, OutputError, PluginError, RmgError, SinkError, SourceError, usage_exit
 from .hookspecs import hookimpl, hookspec
 from .http import ResponseTooLarge, bounded_request, parse_retry_after
+from .paths import MISSING, get_path, lookup_field
 from .observers import RunContext, RunObserver
 from .pipeline import ChunkObserver, records_for, run_evaluation, score_identities
 from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
 from .printable import printable
 from .records import ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
 from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
-from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
+from .runner import AGGREGATED_PREFIX, GradingRunner, HintStyle, RunResults, mapping_hint, run_sync
 from .sampling import sample_fraction
 from .spreadsheet import spreadsheet_safe
 from .summary import RunSummary, ScoreStats, SinkTally
-from .text import answer_text, question_text, to_text
+from .text import MAX_NESTING, answer_text, question_text, to_text, too_deep
 from .urls import check_url_has_no_credentials, redact_url, url_credentials_problem
 
 try:
@@ -51,4 +52,6 @@ __all__ = [
     "build_aggregator", "build_components", "build_grader", "build_sink", "build_source", "case_from_mapping", "check_result", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
     "load_plugins", "parse_config", "parse_retry_after", "question_text", "read_toml", "record_from_result", "records_for",
     "run_evaluation", "run_sync", "sample_fraction", "score_identities", "score_id", "settings_error", "to_text", "usage_exit", "__version__",
+    # Bring your own data: raw traces, shapes, mappings, selection; hostile-input checks.
+    "HintStyle", "MAX_NESTING", "MISSING", "RawTrace", "get_path", "lookup_field", "mapping_hint", "too_deep",
 ]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from .text import MAX_NESTING, too_deep
 
 #: Metadata keys a reference (expected output) is read from when a trace has
 #: no top-level ``expected``: Langfuse exports keep it in metadata.
@@ -34,6 +37,8 @@ class EvalCase(BaseModel):
     ended_at: Optional[datetime] = None
     #: The source saw the trace still running (no end time yet): its output may change, so a worker waits.
     running: bool = False
+    #: The trace as the source read it, so a grader's mapping can name any of its keys.
+    _trace: Any = PrivateAttr(default=None)
 
     @field_validator("id", mode="before")
     @classmethod
@@ -76,7 +81,27 @@ class EvalCase(BaseModel):
         }
         if self.expected is not None:
             fields["reference"] = self.expected
+        if self._trace is not None:
+            fields["trace"] = self._trace
         return fields
+
+    @property
+    def trace(self) -> Any:
+        """The trace as read (for mappings and filters); ``None`` when built directly."""
+        return self._trace
+
+
+@dataclass
+class RawTrace:
+    """One trace as a source read it, before it becomes an `EvalCase`: its data and where it was.
+
+    Sources that read users' files yield these from ``Source.traces()``, so
+    the core can detect the file's shape and apply the user's field mapping
+    before building cases (see `rmg_core.intake`).
+    """
+
+    location: str
+    data: Any
 
 
 class CaseError(BaseModel):
@@ -95,14 +120,19 @@ class CaseError(BaseModel):
 
 
 def _maybe_json(value: Any) -> Any:
-    """Parse a string that holds a JSON object or array; leave anything else as is."""
+    """Parse a string that holds a JSON object or array; leave anything else as is.
+
+    A string that only looks like JSON stays a string, and so does one that
+    nests too deeply to be anything but text (``"[[[[..."`` written by a user).
+    """
     if isinstance(value, str):
         stripped = value.strip()
         if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
             try:
-                return json.loads(stripped)
-            except ValueError:
+                parsed = json.loads(stripped)
+            except (ValueError, RecursionError):
                 return value
+            return value if too_deep(parsed) else parsed
     return value
 
 
@@ -119,15 +149,27 @@ def case_from_mapping(
     / ``reference``), ``metadata``, ``timestamp``, ``observation_id``.  When no
     expected output is given at the top level it is looked up in metadata under
     ``reference_keys`` in order.  Input and output that arrive as JSON strings
-    (as Langfuse stores them) are parsed.  Problems come back as a `CaseError`
-    naming ``location`` and the field.
+    (as Langfuse stores them) are parsed.  A list of chat messages is a trace
+    of its own (``{"messages": [...]}``).  The case keeps ``obj`` as
+    ``EvalCase.trace``.  Problems come back as a `CaseError` naming
+    ``location`` and the field; so does a trace nested more than `MAX_NESTING` levels.
     """
+    trace: Any = obj
+    if isinstance(obj, list) and obj and all(isinstance(m, Mapping) and "role" in m for m in obj):
+        trace = obj = {"messages": obj}
     if not isinstance(obj, Mapping):
+        hint = ""
+        if isinstance(obj, list):
+            hint = ("; a whole JSON array of traces is read from a .json file "
+                    "(rename the file, or set format = \"json\")")
         return CaseError(
             location=location,
-            message=f"expected a JSON object for a trace, got {type(obj).__name__}",
+            message=f"expected a JSON object for a trace, got {type(obj).__name__}{hint}",
         )
     data = dict(obj)
+    if too_deep(obj, MAX_NESTING + 1):
+        return CaseError(location=location, message=f"the trace nests lists/objects more than {MAX_NESTING} "
+                         "levels deep; it was skipped", trace_id=_short_id(data.get("id")))
     if data.get("expected") is None:
         for key in ("expected_output", "reference"):
             if data.get(key) is not None:
@@ -150,7 +192,7 @@ def case_from_mapping(
         return CaseError(
             location=location,
             message=problems + (hint if any(e["loc"][:1] == ("id",) for e in exc.errors()) else ""),
-            trace_id=str(raw_id) if isinstance(raw_id, (str, int)) and raw_id != "" else None,
+            trace_id=_short_id(raw_id),
         )
     if case.expected is None and reference_keys:
         for key in reference_keys:
@@ -158,4 +200,9 @@ def case_from_mapping(
             if value is not None:
                 case.expected = _maybe_json(value) if parse_json_strings else value
                 break
+    case._trace = trace
     return case
+
+
+def _short_id(raw_id: Any) -> Optional[str]:
+    return str(raw_id)[:200] if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and raw_id != "" else None

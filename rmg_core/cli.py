@@ -136,6 +136,7 @@ async def _run(host: PluginHost, config: EvalConfig, options: dict[str, Any], qu
             summary = await run_evaluation(
                 built.source, built.runner, built.sinks, chunk_size=config.run.chunk_size, sink_names=built.sink_names,
                 observers=[o.observe for o in observers], progress=on_progress,
+                write_not_applicable=config.run.write_not_applicable,
             )
         else:
             summary = await executor.run(run, observers=[o.observe for o in observers], progress=on_progress)
@@ -172,6 +173,7 @@ def _stop_on_sigterm(task: Optional["asyncio.Task[Any]"]) -> None:
 @click.option("-o", "--output", "outputs", multiple=True, metavar="PATH", help="Write scores to a JSONL/CSV file, or '-' for stdout (repeatable).")
 @click.option("--sink", "sinks", multiple=True, metavar="NAME", help="Write scores with this sink plugin (repeatable).")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. source.limit=100 or graders.similarity.algorithm=jaccard; sinks count from 0 (sinks.0.path).")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=PATH", help="Read FIELD (input, prediction, reference, id, ...) from a key or dotted path of your traces, e.g. prediction=answer or reference=metadata.gold; GRADER.FIELD=PATH for one grader (repeatable).")
 @click.option("--max-concurrency", type=click.IntRange(min=1), help="Most grader calls in flight (I/O-bound graders).")
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Traces graded and written per chunk.")
 @click.option("--workers", type=click.IntRange(min=1), help="Grade in N worker processes (1: in this process). Default: every core when the graders are CPU-bound and the input is large.")
@@ -181,7 +183,7 @@ def _stop_on_sigterm(task: Optional["asyncio.Task[Any]"]) -> None:
 def eval_command(
     ctx: click.Context, path: Optional[str], config_file: Optional[str], source: Optional[str],
     graders: tuple[str, ...], aggregators: tuple[str, ...], outputs: tuple[str, ...], sinks: tuple[str, ...],
-    overrides: tuple[str, ...], max_concurrency: Optional[int], chunk_size: Optional[int],
+    overrides: tuple[str, ...], maps: tuple[str, ...], max_concurrency: Optional[int], chunk_size: Optional[int],
     workers: Optional[int], executor: Optional[str], quiet: bool,
     **options: Any,
 ) -> None:
@@ -200,6 +202,7 @@ def eval_command(
             path=path, config_file=config_file, source=source, graders=graders, aggregators=aggregators,
             outputs=outputs, sinks=sinks, overrides=overrides, max_concurrency=max_concurrency, chunk_size=chunk_size,
             executor=executor,
+            maps=maps,
         )
         inputs = [(f"the config file {config_file}", config_file)] if config_file else []
         summary, observers, run = asyncio.run(_run(host, config, options, quiet, inputs, workers))

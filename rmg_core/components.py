@@ -17,7 +17,7 @@ from typing import Annotated, Any, AsyncIterator, ClassVar, Iterable, Mapping, O
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, ValidationInfo, field_validator
 
-from .cases import CaseError, EvalCase
+from .cases import CaseError, EvalCase, RawTrace
 from .errors import ConfigError
 from .records import ScoreRecord, WriteReport
 from .results import GraderResult
@@ -257,6 +257,16 @@ class Source(Component, ABC):
 
         E.g. the keys the first lines have and how to map them, or that the
         file is a JSON array; shown after ``NOTHING GRADED:`` in the summary.
+        """
+        return None
+
+    def traces(self) -> Optional[AsyncIterator[RawTrace | CaseError]]:
+        """Optional: the traces as read (parsed JSON and where each was), before they become cases.
+
+        A source of users' files offers this so that rmg can detect the
+        file's shape (a Ragas dataset, a Langfuse export, ...) and apply
+        ``--map``/``fields`` before building cases (`rmg_core.intake`).
+        Return ``None`` (the default) to be read through ``cases()`` only.
         """
         return None
 

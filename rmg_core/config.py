@@ -63,6 +63,8 @@ class RunSettings(Settings):
     max_concurrency: int = Field(32, ge=1)
     chunk_size: int = Field(1000, ge=1)
     timeout: Optional[float] = Field(None, gt=0)
+    #: Hand not-applicable records (kind "not_applicable") to the sinks too (``--write-not-applicable``).
+    write_not_applicable: bool = False
 
 
 class ComponentConfig(BaseModel):
@@ -121,11 +123,13 @@ def _component(table: Any, where: str, environ: Mapping[str, str], grader: bool 
     if not isinstance(plugin, str) or not plugin:
         raise ConfigError(f"{where}: missing plugin = \"<registered name>\" (see `rmg plugins`)")
     fields = timeout = None
-    if grader:
+    if grader or where.endswith("[source]"):
+        # A source's fields map trace keys to rmg's fields for every source (read by rmg_intake).
         fields = table.pop("fields", None)
-        timeout = table.pop("timeout", None)
         if fields is not None and not (isinstance(fields, dict) and all(isinstance(v, str) for v in fields.values())):
-            raise ConfigError(f"{where}.fields must map grader parameters to case fields, e.g. {{ reference = \"expected\" }}")
+            raise ConfigError(f"{where}.fields must map fields to keys or paths of your traces, e.g. {{ reference = \"metadata.gold\" }}")
+    if grader:
+        timeout = table.pop("timeout", None)
         if timeout is not None and (lax_number_problem(timeout, float) or not isinstance(timeout, (int, float))
                                     or not math.isfinite(timeout) or timeout <= 0):
             raise ConfigError(f"{where}.timeout must be a positive number of seconds, e.g. timeout = 30; got {timeout!r}")
@@ -254,6 +258,7 @@ def build_components(host: PluginHost, config: EvalConfig) -> Components:
         max_concurrency=config.run.max_concurrency,
         aggregators=aggregators,
         timeout=timeouts or None,
+        hints="cli" if config.origin == "command line" else "config",
     )
     names = [f"{t.plugin}({t.settings.get('path')})" if t.settings.get("path") else t.plugin for t in config.sinks]
     return Components(source, graders, aggregators, sinks, names, runner)
@@ -315,12 +320,15 @@ def assemble_config(
     max_concurrency: Optional[int] = None,
     chunk_size: Optional[int] = None,
     executor: Optional[str] = None,
+    maps: Sequence[str] = (),
 ) -> EvalConfig:
     """Merge a config file and command-line options (as ``rmg eval`` takes them) into one validated config.
 
     Sinks are numbered from 0 in this order: the file's ``[[sinks]]``, then
     each ``-o``, then each ``--sink``; ``-s sinks.N.KEY=VALUE`` uses the same
     numbers, and may not change the path or plugin of an ``-o`` sink.
+    ``maps`` (``--map FIELD=PATH``, or ``GRADER.FIELD=PATH`` for one grader)
+    go into the source's or that grader's ``fields``.
     """
     origin = str(config_file or "command line")
     data: dict[str, Any] = {}
@@ -362,6 +370,15 @@ def assemble_config(
             data["executor"] = {"plugin": executor}  # another executor's settings would not fit this one
     for assignment in overrides:
         _apply_override(data, assignment, protected)
+    for spec in maps:
+        field, _, value = spec.partition("=")
+        grader, _, param = field.strip().rpartition(".")
+        if not param or not value.strip() or (grader and grader not in data.get("graders", {})):
+            raise ConfigError(f"--map {spec!r}: expected FIELD=PATH (e.g. --map prediction=answer) or GRADER.FIELD=PATH "
+                              f"naming a grader of the run ({', '.join(data.get('graders', {})) or 'none'})")
+        table = data["graders"][grader] if grader else data.get("source")
+        if isinstance(table, dict):
+            table.setdefault("fields", {})[param] = value.strip()
     config = parse_config(data, origin)
     if config.source is None:
         raise RmgError("nothing to read: give a traces file (rmg eval traces.jsonl ...), --source NAME, or a [source] table in -c FILE")

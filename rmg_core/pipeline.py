@@ -64,12 +64,15 @@ async def run_evaluation(
     progress: Optional[ProgressFn] = None,
     sink_names: Optional[Sequence[str]] = None,
     observers: Sequence[ChunkObserver] = (),
+    write_not_applicable: bool = True,
 ) -> RunSummary:
     """Grade every case ``source`` yields and write the scores to every sink.
 
     Returns a `RunSummary`; its ``exit_code`` is non-zero when a score could
     not be written, the source failed, or the run was interrupted.  Sinks are
     closed (flushed) on every exit path, including cancellation (Ctrl-C).
+    ``write_not_applicable=False`` keeps not-applicable records (kind
+    ``"not_applicable"``) from the sinks; they are still counted and observed.
     """
     summary = RunSummary()
     names = list(sink_names or [type(s).name or type(s).__name__ for s in sinks])
@@ -123,6 +126,8 @@ async def run_evaluation(
             for observe in observers:
                 observe(chunk, records)
             summary.cases += len(chunk)
+            if not write_not_applicable:
+                records = [r for r in records if r.kind != "not_applicable"]
             unwritten.append(records)
             await to_write.put(records)
         await to_write.put(_DONE)
@@ -176,7 +181,7 @@ async def run_evaluation(
         if ticker is not None:
             ticker.cancel()
         _count_unwritten(unwritten, head_done[0], summary)
-        if not summary.cases and finished and not summary.fatal:
+        if summary.graded_nothing and finished and not summary.fatal:
             try:
                 summary.empty_reason = source.why_empty()
             except Exception:

@@ -53,7 +53,10 @@ class ScoreRecord(BaseModel):
 
     ``value`` is ``None`` and ``error`` is set for a `GraderError`; sinks
     decide whether to write errors (the JSONL sink does, the Langfuse sink by
-    default does not) but must never write them as a number.
+    default does not) but must never write them as a number.  ``kind`` is
+    ``"not_applicable"`` for a `GraderError` with ``not_applicable=True``:
+    no value either, and ``rmg eval`` hands it to sinks only when asked
+    (``--write-not-applicable``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -66,7 +69,7 @@ class ScoreRecord(BaseModel):
     comment: Optional[str] = None
     score_id: str
     timestamp: Optional[datetime] = None
-    kind: Literal["score", "rank", "error"] = "score"
+    kind: Literal["score", "rank", "error", "not_applicable"] = "score"
     error: Optional[str] = None
     component: Literal["grader", "aggregator"] = "grader"
     grader: str = ""
@@ -77,6 +80,10 @@ class ScoreRecord(BaseModel):
     @property
     def is_error(self) -> bool:
         return self.kind == "error"
+
+    @property
+    def is_not_applicable(self) -> bool:
+        return self.kind == "not_applicable"
 
 
 def record_from_result(
@@ -95,7 +102,8 @@ def record_from_result(
 
     A `GraderScore` is NUMERIC with its reason as comment.  A `GraderRank`
     with an int rank is NUMERIC (the rank itself); a listwise rank is
-    CATEGORICAL (the ranking as ``"2,1,3"``).  A `GraderError` has no value.
+    CATEGORICAL (the ranking as ``"2,1,3"``).  A `GraderError` has no value
+    (kind ``"not_applicable"`` when it says so, else ``"error"``).
     """
     return ScoreColumn(name, component, plugin, version, fingerprint).records([result], [trace_id], [observation_id], [timestamp])[0]
 
@@ -133,7 +141,8 @@ class ScoreColumn:
                     value, data_type = rank, "NUMERIC"
                 kind, comment, error = "rank", result.reason, None
             elif cls is GraderError:
-                kind, value, data_type, comment, error = "error", None, None, None, result.error
+                kind = "not_applicable" if result.not_applicable else "error"
+                value, data_type, comment, error = None, None, None, result.error
             else:  # pragma: no cover - the runner only hands out checked results
                 raise TypeError(f"not a grader result: {result!r}")
             out.append(build({

@@ -53,10 +53,19 @@ class GraderRank(_Result):
 
 
 class GraderError(_Result):
-    """The grader could not grade this case; ``error`` says why (``reason``: a short summary, as OpenJudge has)."""
+    """The grader could not grade this case; ``error`` says why (``reason``: a short summary, as OpenJudge has).
+
+    ``not_applicable=True`` marks a case the grader does not apply to (it
+    lacks a field the grader needs: no expected answer for similarity, no
+    output for a trace whose call failed).  That is a property of the data,
+    not a failure: it is counted apart from errors and never written as a
+    number.  It stays a `GraderError`, so ``isinstance(r, GraderError)``
+    checks written before it existed still treat it as "no score".
+    """
 
     error: str
     reason: str = ""
+    not_applicable: bool = False
 
 
 GraderResult = Union[GraderScore, GraderRank, GraderError]

@@ -34,6 +34,7 @@ from typing import (
     Callable,
     Coroutine,
     Iterable,
+    Literal,
     Mapping,
     Optional,
     Sequence,
@@ -45,6 +46,7 @@ from .callable_aggregator import named_aggregators
 from .components import Aggregator, Grader
 from .errors import ConfigError
 from .mapper import check_mapper_keys
+from .paths import MISSING, lookup_field
 from .results import GraderError, GraderResult, check_result, error_from_exception
 
 Mapper = Union[Mapping[str, str], Callable[[Mapping[str, Any]], Mapping[str, Any]]]
@@ -99,15 +101,32 @@ class _Plan:
     timeout: Optional[float]
 
 
-def _missing(grader: str, field: str, source: Optional[str], present: bool) -> GraderError:
+#: How a run was configured, so a hint shows the fix in the user's terms.
+HintStyle = Literal["python", "cli", "config"]
+
+
+def mapping_hint(grader: str, field: str, style: HintStyle) -> str:
+    """How to map a key of the user's traces to ``field`` of ``grader``, as the run was configured."""
+    if style == "cli":
+        return f"--map {field}=<key or path> (or --map {grader}.{field}=<path> for this grader only)"
+    if style == "config":
+        return (f"fields = {{ {field} = \"<key or path>\" }} in the [source] table "
+                f"(or in [graders.{grader}] for this grader only)")
+    return f"grader_configs={{{grader!r}: (grader, {{{field!r}: '<key or path>'}})}}"
+
+
+def _missing(grader: str, field: str, source: Optional[str], present: bool, style: HintStyle = "python") -> GraderError:
     what = "is None" if present else "is missing"
     origin = f" (mapped from data key {source!r})" if source and source != field else ""
+    # Not applicable, not an error: a trace without an expected answer is
+    # simply not one similarity can grade.
     return GraderError(
         error=(
-            f"grader {grader!r} needs field {field!r}, which {what}{origin}; add it to the case "
-            f"or map one of the case's keys to it: grader_configs={{{grader!r}: (grader, {{{field!r}: '<key>'}})}}"
+            f"grader {grader!r} needs field {field!r}, which {what}{origin}: not applicable to this trace; "
+            f"to grade it, map a key of your traces to it: {mapping_hint(grader, field, style)}"
         ),
         metadata={"missing_field": field},
+        not_applicable=True,
     )
 
 
@@ -132,6 +151,13 @@ class GradingRunner:
         ``{score name: seconds}`` sets it per grader.
     :param show_progress: draw a progress bar on stderr while grading (off by
         default, unlike OpenJudge: rmg's CLI reports its own progress).
+    :param hints: how the run was configured (``"python"``, ``"cli"`` or
+        ``"config"``), so a missing-field message shows the fix that way.
+
+    A mapper's value may be a path (``"metadata.gold"``,
+    ``"output.choices.0.message.content"``; see `rmg_core.paths`).  A case
+    that lacks a field the grader requires gets a `GraderError` with
+    ``not_applicable=True``: counted apart from errors, never a score.
     """
 
     def __init__(
@@ -141,6 +167,7 @@ class GradingRunner:
         aggregators: Union[AggregatorLike, Sequence[AggregatorLike], Mapping[str, AggregatorLike], None] = None,
         timeout: Union[float, Mapping[str, float], None] = None,
         show_progress: bool = False,
+        hints: HintStyle = "python",
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -150,6 +177,7 @@ class GradingRunner:
         #: Grader results produced so far (one per case and grader): a cheap per-case tick for progress displays.
         self.completed = 0
         self.show_progress = bool(show_progress)
+        self.hints: HintStyle = hints
         self._plans: list[_Plan] = []
         for name, config in grader_configs.items():
             grader, mapper = config if isinstance(config, tuple) else (config, None)
@@ -253,7 +281,7 @@ class GradingRunner:
                     continue
                 bad = next((f for f in required if fields.get(f) is None), None)
                 if bad is not None:
-                    out[i] = _missing(plan.name, bad, "mapper", bad in fields)
+                    out[i] = _missing(plan.name, bad, "mapper", bad in fields, self.hints)
                     continue
                 todo_idx.append(i)
                 todo.append(fields)
@@ -264,15 +292,15 @@ class GradingRunner:
         for i, item in enumerate(data):
             fields = {}
             for field, key in req:
-                value = item.get(key)
-                if value is None:
-                    out[i] = _missing(plan.name, field, key, key in item)
+                value = item[key] if key in item else lookup_field(item, key)
+                if value is None or value is MISSING:
+                    out[i] = _missing(plan.name, field, key, value is None, self.hints)
                     break
                 fields[field] = value
             else:
                 for field, key in opt:
-                    value = item.get(key)
-                    if value is not None:
+                    value = item[key] if key in item else lookup_field(item, key)
+                    if value is not None and value is not MISSING:
                         fields[field] = value
                 todo_idx.append(i)
                 todo.append(fields)
@@ -378,4 +406,4 @@ class GradingRunner:
         return out
 
 
-__all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync"]
+__all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync", "HintStyle", "mapping_hint"]

@@ -32,6 +32,9 @@ class ScoreStats:
     error_messages: dict[str, int] = field(default_factory=dict)
     #: Cases with no numeric value and no error (e.g. a listwise rank).
     skipped: int = 0
+    #: Cases the grader does not apply to (a needed field is missing): neither scored nor errors.
+    not_applicable: int = 0
+    not_applicable_messages: dict[str, int] = field(default_factory=dict)
     #: Spread, percentiles and confidence interval, attached at the end of a run
     #: by `rmg_reporting` (keys of `ScoreDescription.as_dict`).
     distribution: Optional[dict[str, Any]] = None
@@ -48,6 +51,12 @@ class ScoreStats:
         for record in records:
             if record.kind == "error":
                 self._add_error(record)
+                continue
+            if record.kind == "not_applicable":
+                self.not_applicable += 1
+                message = (record.error or "")[:200]
+                if message in self.not_applicable_messages or len(self.not_applicable_messages) < KEEP_PROBLEMS:
+                    self.not_applicable_messages[message] = self.not_applicable_messages.get(message, 0) + 1
                 continue
             value = record.value
             if isinstance(value, (int, float)):
@@ -80,6 +89,7 @@ class ScoreStats:
             "component": self.component,
             "scored": self.scored,
             "errors": self.errors,
+            "not_applicable": self.not_applicable,
             "skipped": self.skipped,
             "mean": self.mean,
             "min": self.minimum if self.scored else None,
@@ -88,6 +98,7 @@ class ScoreStats:
         if self.distribution:
             out.update(self.distribution)
         out["error_messages"] = self.error_messages
+        out["not_applicable_messages"] = self.not_applicable_messages
         return out
 
 
@@ -161,7 +172,15 @@ class RunSummary:
         """`EXIT_INCOMPLETE` (not all written, source failed, stopped), `EXIT_NOTHING_GRADED`, `EXIT_ALL_ERRORS`, or 0."""
         if self.fatal or self.failed_writes or self.interrupted:
             return EXIT_INCOMPLETE
-        return EXIT_NOTHING_GRADED if not self.cases else EXIT_ALL_ERRORS if self.failed_scores else 0
+        return EXIT_NOTHING_GRADED if self.graded_nothing else EXIT_ALL_ERRORS if self.failed_scores else 0
+
+    @property
+    def graded_nothing(self) -> bool:
+        """No case read, or no grader applied to any case read (every grader result is not applicable)."""
+        graders = [s for s in self.scores.values() if s.component == "grader"]
+        return not self.cases or bool(graders) and all(
+            not (s.scored or s.skipped or s.errors) and s.not_applicable for s in graders
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -229,6 +248,9 @@ class RunSummary:
     def score_lines(self) -> list[str]:
         """The plain-text score table, then up to three error messages per score.
 
+        ``n/a`` counts the cases a grader does not apply to (not errors), with
+        up to two of their messages.
+
         With statistics attached (`ScoreStats.distribution`) it also shows the
         standard deviation, the median and the 95% interval of the mean.
         """
@@ -237,13 +259,13 @@ class RunSummary:
 
         detailed = any(s.distribution for s in self.scores.values())
         width = max(len(n) for n in self.scores) + 2
-        head = f"  {'score':<{width}}{'scored':>8}{'errors':>8}{'mean':>8}"
+        head = f"  {'score':<{width}}{'scored':>8}{'errors':>8}{'n/a':>8}{'mean':>8}"
         head += f"{'std':>8}{'min':>8}{'p50':>8}{'max':>8}  95% CI of mean" if detailed else f"{'min':>8}{'max':>8}"
         lines = [head]
         for stats in self.scores.values():
             lo = stats.minimum if stats.scored else None
             hi = stats.maximum if stats.scored else None
-            row = f"  {stats.name:<{width}}{stats.scored:>8}{stats.errors:>8}{fmt(stats.mean)}"
+            row = f"  {stats.name:<{width}}{stats.scored:>8}{stats.errors:>8}{stats.not_applicable:>8}{fmt(stats.mean)}"
             if detailed:
                 d = stats.distribution or {}
                 ci = f"[{d['ci_low']:.3f}, {d['ci_high']:.3f}]" if d.get("ci_low") is not None else "-"
@@ -256,4 +278,6 @@ class RunSummary:
                 lines.append(f"  {stats.name}: {stats.skipped} cases skipped (no numeric value)")
             for message, count in list(stats.error_messages.items())[:3]:
                 lines.append(printable(f"  {stats.name} error x{count}: {message}"))
+            for message, count in list(stats.not_applicable_messages.items())[:2]:
+                lines.append(printable(f"  {stats.name} not applicable x{count}: {message}"))
         return lines

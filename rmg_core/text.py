@@ -13,6 +13,9 @@ The rules, documented in docs/concepts.md, are:
   ``completion``, ``response``, ``question``, ``query``, ``input`` or
   ``messages`` is reduced through that key (first match, in that order).
 * Anything else (numbers, other JSON) is its compact JSON text.
+* A value nested deeper than `MAX_NESTING` levels (trace
+  text can be made of a thousand ``[``) is the text of its strings, joined
+  by spaces: reduction never recurses without bound.
 """
 
 from __future__ import annotations
@@ -20,13 +23,31 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+
+#: Deepest nesting of lists and objects a trace value may have: real traces nest a handful
+#: of levels; trace text made of a thousand "[" must not reach Python's recursion limit.
+MAX_NESTING = 100
+
+
+def too_deep(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``value`` nests lists/dicts more than ``limit`` levels (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
 _TEXT_KEYS = (
     "content", "text", "output", "answer", "completion", "response",
     "question", "query", "input", "messages",
 )
 
 
-def _content_text(content: Any) -> str:
+def _content_text(content: Any, depth: int) -> str:
     if isinstance(content, list):
         parts = []
         for part in content:
@@ -36,7 +57,7 @@ def _content_text(content: Any) -> str:
             elif isinstance(part, str):
                 parts.append(part)
         return "\n".join(parts)
-    return to_text(content)
+    return _to_text(content, "output", depth + 1)
 
 
 def _is_chat(value: Any) -> bool:
@@ -49,6 +70,10 @@ def _is_chat(value: Any) -> bool:
 
 def to_text(value: Any, role: Literal["input", "output"] = "output") -> str:
     """Reduce a trace payload to text following the module's rules."""
+    return _to_text(value, role, 0)
+
+
+def _to_text(value: Any, role: str, depth: int) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -57,15 +82,31 @@ def to_text(value: Any, role: Literal["input", "output"] = "output") -> str:
         wanted = "user" if role == "input" else "assistant"
         for message in reversed(value):
             if message.get("role") == wanted:
-                return _content_text(message.get("content"))
-        return _content_text(value[-1].get("content"))
+                return _content_text(message.get("content"), depth)
+        return _content_text(value[-1].get("content"), depth)
+    if depth >= MAX_NESTING:
+        return _strings_of(value)
     if isinstance(value, dict):
         for key in _TEXT_KEYS:
             if key in value:
-                return to_text(value[key], role)
+                return _to_text(value[key], role, depth + 1)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "\n".join(value)
+    if too_deep(value, MAX_NESTING):
+        return _strings_of(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _strings_of(value: Any) -> str:
+    """The strings (and numbers) inside ``value``, in order, walked without recursion."""
+    out, stack = [], [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (dict, list, tuple)):
+            stack.extend(reversed(list(node.values() if isinstance(node, dict) else node)))
+        elif node is not None:
+            out.append(str(node))
+    return " ".join(out)
 
 
 def question_text(value: Any) -> str:

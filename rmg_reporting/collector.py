@@ -70,6 +70,7 @@ class ScoreCollector:
         self.values = ValueStore()
         self.errors = 0
         self.non_numeric = 0
+        self.not_applicable = 0  # the case lacks a field the grader needs: neither a value nor an error
         self.other_errors = 0  # errors whose message was not kept (too many distinct messages)
         self.error_groups: dict[str, ErrorGroup] = {}
         self._worst = worst
@@ -147,6 +148,9 @@ class RunCollector:
             if record.kind == "error":
                 score.add_error(record)
                 continue
+            if record.kind == "not_applicable":
+                score.not_applicable += 1
+                continue
             value = record.value
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 score.non_numeric += 1  # a listwise rank: counted as skipped, not averaged
@@ -171,9 +175,12 @@ class RunCollector:
         )
 
     def skipped(self, name: str) -> int:
-        """Cases with no usable value for ``name``: not a number (e.g. a listwise rank) or no record at all."""
+        """Cases with no usable value for ``name``: not a number (e.g. a listwise rank) or no record at all.
+
+        Not-applicable cases are counted apart (`ScoreStats.not_applicable`), not here.
+        """
         score = self.scores[name]
-        return max(0, self.cases - len(score.values) - score.errors)
+        return max(0, self.cases - len(score.values) - score.errors - score.not_applicable)
 
     def describe(self) -> dict[str, ScoreDescription]:
         """The statistics of every score (numpy runs here, at the end of the run)."""

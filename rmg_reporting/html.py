@@ -170,7 +170,7 @@ def _rate(s: Mapping[str, Any]) -> str:
 
 
 def _summary_table(scores: Mapping[str, Mapping[str, Any]], gate_by_score: Mapping[str, Mapping[str, Any]]) -> str:
-    head = ["score", "kind", "scored", "errors", "skipped", "mean", "std", "min", "p10", "p50", "p90", "max", "95% CI of mean"]
+    head = ["score", "kind", "scored", "errors", "n/a", "skipped", "mean", "std", "min", "p10", "p50", "p90", "max", "95% CI of mean"]
     with_pass = any("pass_rate" in s for s in scores.values())
     if with_pass:
         head.append("pass rate")
@@ -185,6 +185,7 @@ def _summary_table(scores: Mapping[str, Mapping[str, Any]], gate_by_score: Mappi
             f'<td class="muted">{_e(s.get("component", ""))}</td>',
             f'<td class="n">{s.get("scored", 0):,}</td>',
             f'<td class="n">{errors}</td>',
+            f'<td class="n muted">{s.get("not_applicable", 0):,}</td>',
             f'<td class="n">{s.get("skipped", 0):,}</td>',
         ]
         cells += [f'<td class="n">{_num(s.get(k))}</td>' for k in ("mean", "std", "min", "p10", "p50", "p90", "max")]

@@ -202,8 +202,10 @@ class ReportingObserver(RunObserver):
         if not (self.summary_json or self.report):
             return exit_code
         built = run.components
+        # Another observer may have wrapped the source (rmg_intake's mapping); describe the plugin underneath.
+        source = getattr(built.source, "wrapped", built.source)
         info = run_info(
-            run.host, built.source, {n: g for n, (g, _) in built.graders.items()}, built.aggregators, built.sinks,
+            run.host, source, {n: g for n, (g, _) in built.graders.items()}, built.aggregators, built.sinks,
             fields={n: f for n, (_, f) in built.graders.items()},
         )
         payload = summary_payload(

@@ -65,6 +65,7 @@ def summary_payload(
             "bad_cases": summary.bad_cases,
             "scores": scored,
             "grader_errors": errors,
+            "not_applicable": sum(s.not_applicable for s in summary.scores.values()),
             "written": sum(t.report.written for t in summary.sinks),
             "skipped_writes": sum(t.report.skipped for t in summary.sinks),
             "failed_writes": summary.failed_writes,

@@ -189,11 +189,11 @@ def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: 
     # Every statistic needs ~125 columns; a narrower terminal gets the essential
     # ones rather than numbers cut to "0.3…".
     if console.width >= 125:
-        columns = ("scored", "errors", "skipped", "mean", "std", "min", "p10", "p50", "p90", "max")
+        columns = ("scored", "errors", "n/a", "skipped", "mean", "std", "min", "p10", "p50", "p90", "max")
     elif console.width >= 100:
-        columns = ("scored", "errors", "mean", "std", "min", "p50", "max")
+        columns = ("scored", "errors", "n/a", "mean", "std", "min", "p50", "max")
     else:
-        columns = ("scored", "errors", "mean", "std", "p50")
+        columns = ("scored", "errors", "n/a", "mean", "std", "p50")
     table = Table(show_edge=False, header_style="bold", pad_edge=False, box=None, padding=(0, 1))
     table.add_column("score", style="bold")
     for column in columns:
@@ -205,6 +205,8 @@ def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: 
         cells = {
             "scored": str(stats.scored),
             "errors": f"[red]{stats.errors}[/red]" if stats.errors else "0",
+            # Not applicable is a property of the data, not a failure: neutral, never red.
+            "n/a": f"[dim]{stats.not_applicable}[/dim]" if stats.not_applicable else "0",
             "skipped": str(stats.skipped),
             "mean": _fmt(stats.mean),
             **{key: _fmt(d.get(key)) for key in ("std", "min", "p10", "p50", "p90", "max")},
@@ -215,6 +217,8 @@ def print_rich_summary(summary: RunSummary, gate: Optional[GateResult], stream: 
         for stats in summary.scores.values():
             for message, count in list(stats.error_messages.items())[:3]:
                 console.print(f"  [red]{escape(printable(stats.name))} error x{count}:[/red] {escape(printable(message))}")
+            for message, count in list(stats.not_applicable_messages.items())[:2]:
+                console.print(f"  [dim]{escape(printable(stats.name))} not applicable x{count}:[/dim] {escape(printable(message))}")
     for line in [*extra, *rest[1:]]:
         console.print(escape(line))
     if gate is not None and gate.checks:

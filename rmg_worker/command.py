@@ -88,6 +88,10 @@ def worker_command(
     try:
         config, settings = _load(config_file, overrides, {"interval": seconds})
         components = build_components(host, config)
+        if config.source is not None and config.source.fields:
+            # Read by rmg eval's intake (rmg_intake), which the worker does not use yet: refuse, never ignore.
+            raise RmgError(f"{config.origin} [source] fields: rmg worker does not map a source's fields yet; "
+                           "map them per grader instead: [graders.NAME] fields = { reference = \"metadata.gold\" }")
         _check_sinks(components)
         path = state_path(settings, config_file, state_file)
         state = WorkerState.open(path)

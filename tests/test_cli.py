@@ -86,7 +86,7 @@ def test_a_fresh_environment_starts_without_warnings() -> None:
 def test_bundled_example_end_to_end(tmp_path: Path) -> None:
     scores = tmp_path / "scores.jsonl"
     out = run_rmg("eval", str(EXAMPLE), "-g", "similarity", "-g", "relevance", "-a", "weighted_sum", "-o", str(scores),
-                  "--summary-json", str(tmp_path / "summary.json"), env=QUIET_ENV)
+                  "--summary-json", str(tmp_path / "summary.json"), "--write-not-applicable", env=QUIET_ENV)
     assert out.returncode == 0, out.stderr
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in scores.read_text(encoding="utf-8").splitlines()]
@@ -96,13 +96,26 @@ def test_bundled_example_end_to_end(tmp_path: Path) -> None:
     assert len(rows) == 3 * graded and len({r["score_id"] for r in rows}) == len(rows)
     by_name = {n: [r for r in rows if r["name"] == n] for n in ("similarity", "relevance", "weighted_sum")}
     assert all(len(v) == graded for v in by_name.values())
-    # Traces without an expected output (or with a null output) get a similarity *error*, never 0.0.
-    sim_errors = [r for r in by_name["similarity"] if r["kind"] == "error"]
-    assert sim_errors and all(r["value"] is None for r in sim_errors)
-    assert all("'reference'" in r["error"] or "'prediction'" in r["error"] for r in sim_errors)
-    assert sum("'reference'" in r["error"] for r in sim_errors) >= 100
+    # Traces without an expected output (or with a null output) are *not applicable* to similarity, never 0.0.
+    sim_na = [r for r in by_name["similarity"] if r["kind"] == "not_applicable"]
+    assert sim_na and all(r["value"] is None for r in sim_na)
+    assert all("'reference'" in r["error"] or "'prediction'" in r["error"] for r in sim_na)
+    assert sum("'reference'" in r["error"] for r in sim_na) >= 100
+    assert summary["scores"]["similarity"]["not_applicable"] == len(sim_na)
+    assert summary["scores"]["similarity"]["errors"] == 0 and summary["counts"]["grader_errors"] == 0
     assert all(0.0 <= r["value"] <= 1.0 for r in by_name["weighted_sum"] if r["kind"] == "score")
     assert "similarity" in out.stderr and "weighted_sum" in out.stderr and f"{graded} traces graded" in out.stderr
+    # The summary shows them in their own column, not as errors.
+    head = next(line for line in out.stderr.splitlines() if line.strip().startswith("score"))
+    row = next(line for line in out.stderr.splitlines() if line.strip().startswith("similarity "))
+    cells = dict(zip(head.split()[1:], row.split()[1:]))
+    assert cells["n/a"] == str(len(sim_na)) and cells["errors"] == "0"
+    # Without --write-not-applicable they are counted but not written.
+    again = run_rmg("eval", str(EXAMPLE), "-g", "similarity", "-g", "relevance", "-a", "weighted_sum", "-o", str(scores), env=QUIET_ENV)
+    assert again.returncode == 0, again.stderr
+    kept = [json.loads(line) for line in scores.read_text(encoding="utf-8").splitlines()]
+    assert not [r for r in kept if r["kind"] == "not_applicable"]
+    assert len(kept) == len(rows) - summary["counts"]["not_applicable"]
 
 
 def test_eval_reports_bad_lines_and_continues(tmp_path: Path) -> None:

@@ -25,10 +25,12 @@ MAX_MODULE_LINES = 400
 # The issue's target was about 2,000.  What the core holds beyond that is shared code plugins need and
 # may only take from rmg_core: the safety helpers of issue 11 (atomic output files, printable text,
 # credential-free URLs, CSV formula neutralising, strict numbers, safe config-file reading), the
-# column-wise record building of issue 15, the executor contract of issue 18.  A ceiling, so the core
-# cannot grow unnoticed.  Issue 16 adds ~90 to the runner's seed-API contract (plain-function
-# aggregators, mapper-key and aevaluate keyword checks, show_progress, arun_multiple_datasets).
-MAX_CORE_CODE_LINES = 2260
+# column-wise record building of issue 15, the executor contract of issue 18; the seed-API contract of
+# issue 16 (plain-function aggregators, mapper-key and aevaluate keyword checks, show_progress,
+# arun_multiple_datasets); issue 13's contracts others code against (the not-applicable outcome, hints in
+# the user's terms, dotted paths for mappers, raw traces, bounded text reduction; detection, mapping and
+# selection themselves live in rmg_intake).  A ceiling, so the core cannot grow unnoticed.
+MAX_CORE_CODE_LINES = 2400
 
 
 def _package_dirs() -> dict[str, Path]:

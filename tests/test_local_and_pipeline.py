@@ -49,10 +49,12 @@ def test_csv_source(tmp_path: Path) -> None:
 def test_source_setting_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         LocalFileSource(path=str(tmp_path / "missing.jsonl"))
-    (tmp_path / "t.txt").write_text("")
-    with pytest.raises(ConfigError, match="cannot tell the format"):
-        LocalFileSource(path=str(tmp_path / "t.txt"))
-    with pytest.raises(ConfigError, match="unknown setting 'paht'.*valid settings: format, limit, path"):
+    with pytest.raises(ConfigError, match="is a directory"):
+        LocalFileSource(path=str(tmp_path))
+    # No telling extension (a .txt, /dev/fd/63 from <(...)): the first bytes say the format.
+    (tmp_path / "t.txt").write_text('{"id": "a", "output": "x"}\n')
+    assert [c.id for c in collect(LocalFileSource(path=str(tmp_path / "t.txt")))] == ["a"]
+    with pytest.raises(ConfigError, match="unknown setting 'paht'.*valid settings: format, limit, max_trace_bytes, path"):
         LocalFileSource(paht="x")
 
 
@@ -74,10 +76,12 @@ def test_pipeline_writes_every_score_once_with_deterministic_ids(tmp_path: Path)
     assert summary.cases == 25 and summary.exit_code == 0 and len(rows) == 75
     assert len({r["score_id"] for r in rows}) == 75
     exact = {r["trace_id"]: r for r in rows if r["name"] == "exact"}
-    assert exact["t1"]["value"] is None and "reference" in exact["t1"]["error"]  # no expected: an error, never 0.0
+    # No expected output: not applicable (its own kind, neither a score nor an error), never 0.0.
+    assert exact["t1"]["value"] is None and exact["t1"]["kind"] == "not_applicable" and "reference" in exact["t1"]["error"]
     assert exact["t2"]["value"] == 1.0 and exact["t2"]["score_id"] == score_id("t2", "exact")
     assert exact["t2"]["metadata"]["grader"] == "exact" and exact["t2"]["timestamp"].startswith("2026-05-01")
-    assert summary.scores["exact"].errors == 12 and summary.scores["exact"].scored == 13
+    assert summary.scores["exact"].not_applicable == 12 and summary.scores["exact"].errors == 0
+    assert summary.scores["exact"].scored == 13
     # A re-run replaces the file: the same ids, no duplicates.
     asyncio.run(run_evaluation(LocalFileSource(path=str(traces)), runner, [LocalFileSink(path=str(out))], chunk_size=7))
     assert sorted(json.loads(l)["score_id"] for l in out.read_text().splitlines()) == sorted(r["score_id"] for r in rows)

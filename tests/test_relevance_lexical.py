@@ -121,10 +121,8 @@ def test_openai_content_parts_and_json_objects() -> None:
 @pytest.mark.parametrize(
     ("question", "prediction", "empty"),
     [
-        (None, "some answer", "input"),
         ("", "some answer", "input"),
         ("?!", "some answer", "input"),
-        (QUESTION, None, "prediction"),
         (QUESTION, "", "prediction"),
         (QUESTION, "   \n", "prediction"),
         (QUESTION, [], "prediction"),
@@ -136,6 +134,13 @@ def test_empty_sides_score_zero_with_a_reason(question, prediction, empty) -> No
     assert isinstance(result, GraderScore)
     assert result.score == 0.0 and result.metadata["empty"] == empty
     assert ("no question text" if empty == "input" else "prediction is empty") in result.reason
+
+
+def test_none_is_not_applicable_as_the_runner_has_it() -> None:
+    """None is missing, not empty: not applicable (a GraderError), never a score of 0 (issue 13)."""
+    for question, prediction in ((None, "some answer"), (QUESTION, None)):
+        result = grade(question, prediction)
+        assert isinstance(result, GraderError) and result.not_applicable
 
 
 def test_a_missing_field_is_an_error_naming_it() -> None:

@@ -64,7 +64,9 @@ def test_counts_agree_with_the_run_summary_and_values_with_the_scores_written(tm
         written = np.array([r["value"] for r in rows if r["name"] == name and r["kind"] == "score"])
         assert described[name].mean == pytest.approx(written.mean())
         assert described[name].std == pytest.approx(written.std(ddof=1))
-    assert described["exact"].errors == 20 and described["exact"].scored == 40  # no reference: an error, not 0
+    # No reference: not applicable (counted apart, neither an error nor a skipped value), never 0.
+    assert described["exact"].errors == 0 and described["exact"].scored == 40 and described["exact"].skipped == 0
+    assert collector.scores["exact"].not_applicable == 20 and summary.scores["exact"].not_applicable == 20
     assert described["listrank"].scored == 0 and described["listrank"].skipped == 60
     assert described["length"].skipped == 0
 

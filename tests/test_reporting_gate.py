@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-from rmg_core import Grader, GraderResult, GraderScore, Settings, hookimpl, load_plugins
+from rmg_core import Grader, GraderError, GraderResult, GraderScore, Settings, hookimpl, load_plugins
 from rmg_core.cli import build_cli
 from rmg_core.errors import RmgError
 from rmg_reporting.gate import Threshold, evaluate_gate, parse_thresholds
@@ -58,19 +58,38 @@ def test_gate_on_the_lower_bound_is_stricter_than_on_the_mean(tmp_path: Path, te
     assert "gate FAILED: exact 95% lower bound of the mean 0.2" in out.stderr or "gate FAILED: exact 95% lower bound of the mean 0.3" in out.stderr
 
 
-def test_errors_only_score_fails_its_gate_clearly(tmp_path: Path, test_host: Any) -> None:
+class AlwaysFails(Grader):
+    """Every result a real error (a judge refusing every call), never not applicable."""
+
+    name = "fails"
+    required_fields = ("prediction",)
+
+    def evaluate_batch(self, items):  # type: ignore[no-untyped-def]
+        return [GraderError(error="judge refused the call") for _ in items]
+
+
+class FailsPlugin:
+    @hookimpl
+    def register_graders(self, register):  # type: ignore[no-untyped-def]
+        register(AlwaysFails)
+
+
+def test_errors_only_score_fails_its_gate_clearly(tmp_path: Path) -> None:
+    host = load_plugins(environ=QUIET_ENV, plugins=[("test", TestPlugin()), ("fails", FailsPlugin())])
     t = traces(tmp_path / "t.jsonl", with_expected=False)
-    out = invoke(test_host, str(t), "-g", "exact", "-g", "length", "--fail-under", "exact=0.1", "--summary-json", str(tmp_path / "s.json"))
-    # Every result of 'exact' is an error: that failure (5) outranks the gate's (3).
+    out = invoke(host, str(t), "-g", "fails", "-g", "exact", "-g", "length", "--fail-under", "fails=0.1", "--summary-json", str(tmp_path / "s.json"))
+    # Every result of 'fails' is an error: that failure (5) outranks the gate's (3).
     assert out.exit_code == 5
-    assert "gate FAILED: exact has no successful values (20 errors, 0 skipped): nothing to compare with 0.1" in out.stderr
+    assert "gate FAILED: fails has no successful values (20 errors, 0 skipped): nothing to compare with 0.1" in out.stderr
     payload = json.loads((tmp_path / "s.json").read_text())
     assert payload["exit_code"] == 5 and payload["gate"]["passed"] is False
     assert payload["gate"]["checks"][0] == {
-        "score": "exact", "threshold": 0.1, "on": "mean", "actual": None, "passed": False, "metric": "mean",
+        "score": "fails", "threshold": 0.1, "on": "mean", "actual": None, "passed": False, "metric": "mean",
         "message": payload["gate"]["checks"][0]["message"],
     }
-    assert payload["scores"]["exact"]["mean"] is None and payload["scores"]["exact"]["errors"] == 20
+    assert payload["scores"]["fails"]["mean"] is None and payload["scores"]["fails"]["errors"] == 20
+    # Traces with no expected answer are not applicable to 'exact': counted apart, not errors.
+    assert payload["scores"]["exact"]["errors"] == 0 and payload["scores"]["exact"]["not_applicable"] == 20
 
 
 @pytest.mark.parametrize(

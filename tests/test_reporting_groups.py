@@ -46,8 +46,9 @@ def test_breakdowns_and_pass_rates_in_summary_json_and_terminal(tmp_path: Path, 
     groups = {g["group"]: g for g in by_app["groups"]}
     assert set(groups) == {"a", "b", "tiny"} and sum(g["cases"] for g in groups.values()) == 90
     assert groups["tiny"]["small"] and groups["tiny"]["scores"]["length"]["small"] and not groups["a"]["small"]
-    # The exact grader errors on every "b" trace (no expected output): counted per group, never averaged.
-    assert groups["b"]["scores"]["exact"]["scored"] == 0 and groups["b"]["scores"]["exact"]["errors"] == groups["b"]["cases"]
+    # The exact grader does not apply to any "b" trace (no expected output): counted per group, never averaged.
+    assert groups["b"]["scores"]["exact"]["scored"] == 0 and groups["b"]["scores"]["exact"]["errors"] == 0
+    assert groups["b"]["scores"]["exact"]["not_applicable"] == groups["b"]["cases"]
     assert groups["a"]["scores"]["exact"]["mean"] == 1.0
     a_values = [(i % 10) / 100 for i in range(87) if i % 2]
     assert groups["a"]["scores"]["length"]["mean"] == pytest.approx(sum(a_values) / len(a_values))

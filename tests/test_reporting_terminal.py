@@ -37,7 +37,7 @@ def test_plain_summary_when_not_a_terminal() -> None:
     assert "\x1b[" not in text  # no colour codes in logs
     assert "95% CI of mean" in text and "std" in text
     row = next(line for line in text.splitlines() if line.strip().startswith("quality "))
-    assert row.split()[:4] == ["quality", "3", "1", "0.600"]
+    assert row.split()[:5] == ["quality", "3", "1", "0", "0.600"]  # scored, errors, n/a, mean
     assert "quality error x1: judge timed out" in text
     assert "gate FAILED: quality mean 0.6000 < 0.7" in text
 

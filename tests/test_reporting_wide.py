@@ -41,11 +41,13 @@ def test_wide_csv_and_jsonl_from_rmg_eval(tmp_path: Path, test_host: Any) -> Non
     assert {"exact", "exact.error", "exact.not_applicable", "exact.reason", "mean", "length"} <= set(rows[0])
     by_id = {r["trace_id"]: r for r in rows}
     assert by_id["t0"]["prediction"] == "'=HYPERLINK(\"x\")"  # a formula stays text in a spreadsheet
-    assert by_id["t3"]["exact"] == "" and "needs field 'reference'" in by_id["t3"]["exact.error"]
+    # No expected output: not applicable (issue 13), its message as the reason, no error.
+    assert by_id["t3"]["exact"] == "" and by_id["t3"]["exact.error"] == "" and by_id["t3"]["exact.not_applicable"] == "True"
+    assert "needs field 'reference'" in by_id["t3"]["exact.reason"]
     assert by_id["t4"]["exact"] == "1.0" and by_id["t4"]["input"] == "q4" and by_id["t4"]["metadata.app"] == "b"
     assert by_id["t4"]["metadata.model.name"] == "m1" and by_id["t4"]["length"] == "0.04"
     lines = [json.loads(line) for line in (tmp_path / "wide.jsonl").read_text().splitlines()]
-    assert len(lines) == 12 and lines[3]["exact"] is None and lines[3]["exact.not_applicable"] is False
+    assert len(lines) == 12 and lines[3]["exact"] is None and lines[3]["exact.not_applicable"] is True
     assert lines[0]["prediction"] == "=HYPERLINK(\"x\")"  # JSON keeps text as it was
 
 

@@ -7,7 +7,7 @@ lines that *start* in its ``[start, end)``.  To keep ``file:line`` in errors
 exact, the driver counts the line breaks of each range as it goes (one pass
 over the file, a range at a time, in bounded memory) and gives the range its
 first line number.  Line breaks are counted as the whole-file reader sees
-them (universal newlines: ``\\n``, ``\\r\\n`` and a lone ``\\r``); a boundary
+them (at ``\\n``, so ``\\r\\n`` once; the reader reads bytes, in bounded lines); a boundary
 sits only after ``\\n``, so it never splits ``\\r\\n`` or a UTF-8 character.
 """
 
@@ -28,8 +28,8 @@ SAMPLE_BYTES = 1 << 16
 
 
 def line_breaks(data: bytes) -> int:
-    """Line breaks in ``data`` as a text-mode reader counts them (``\\r\\n`` once, a lone ``\\r`` once)."""
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    """Line breaks in ``data`` as the local source reads lines: at ``\\n`` (so ``\\r\\n`` once; a lone ``\\r`` is no break)."""
+    return data.count(b"\n")
 
 
 def byte_ranges(path: str, target_bytes: int) -> Iterator[dict[str, Any]]:

@@ -1,66 +1,51 @@
-"""Reads traces from a JSONL or CSV file, one trace per line or row, streaming."""
+"""Reads traces from a local file or a stream: JSON lines, a JSON array, or CSV, in bounded memory."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
 import os
+import stat
 import sys
-from pathlib import Path
-from typing import IO, Any, AsyncIterator, Callable, Iterator, Optional
+from typing import IO, Any, AsyncIterator, Iterator, Optional
 
 from pydantic import Field
 
-from rmg_core import DEFAULT_REFERENCE_KEYS, CaseError, ConfigError, EvalCase, Settings, Source, case_from_mapping
+from rmg_core import DEFAULT_REFERENCE_KEYS, CaseError, ConfigError, EvalCase, RawTrace, Settings, Source, case_from_mapping
 
-from .formats import Format, resolve_format
+from .formats import SourceFormat, sniff_format, source_format_from_name
+from .readers import csv_traces, json_traces, jsonl_traces
 
-# Yield to the event loop every this many lines, so graders and sinks run
+# Yield to the event loop every this many traces, so graders and sinks run
 # while a large file is read.
 _YIELD_EVERY = 512
-
-
-def _json_loads() -> Callable[[str], Any]:
-    """orjson's parser (~2-3x the standard library's), with the standard library's answer where they differ.
-
-    orjson refuses NaN and lone surrogates, which Python's own ``json.dumps``
-    writes: those lines are parsed again by the standard library, so they read
-    as before and errors keep its messages.  orjson also reads an integer beyond
-    64 bits as a float: a trace id like that is read again too (elsewhere in a
-    trace such a number stays a float, see docs/performance.md).
-    """
-    import orjson
-
-    strict, refused = orjson.loads, orjson.JSONDecodeError
-
-    def loads(line: str) -> Any:
-        try:
-            obj = strict(line)
-        except refused:
-            return json.loads(line)
-        if type(obj) is dict and type(obj.get("id")) is float:
-            return json.loads(line)
-        return obj
-
-    return loads
+_READERS = {"jsonl": jsonl_traces, "json": json_traces, "csv": csv_traces}
 
 
 class LocalSourceSettings(Settings):
-    path: str = Field(description="The file to read; '-' reads JSONL from standard input.")
-    format: Format = "auto"
+    path: str = Field(description="The file to read; '-' reads standard input (JSON lines, or a JSON array).")
+    format: SourceFormat = Field(
+        "auto",
+        description="auto (by extension: .jsonl/.ndjson, .json, .csv; else by the first bytes), jsonl, json, csv.",
+    )
     reference_keys: tuple[str, ...] = Field(
         DEFAULT_REFERENCE_KEYS,
         description="Metadata keys the expected output is read from when a line has no 'expected'.",
     )
     limit: Optional[int] = Field(None, ge=1, description="Read at most this many traces.")
+    max_trace_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024,
+        description="A line, array element or CSV record longer than this is skipped and reported, "
+        "so one huge trace cannot exhaust memory.",
+    )
 
 
 class LocalFileSource(Source):
-    """Traces from a local file: JSONL (the seed's shape or a Langfuse export) or CSV.
+    """Traces from a local file or stream: JSONL, one JSON array (streamed), or CSV.
 
-    A malformed line is reported as a `CaseError` with the file and line
-    number, and the rest of the file is read.
+    A trace that cannot be read (invalid JSON or UTF-8, too long, nested too
+    deep) is reported as a `CaseError` with the file and line, and the rest
+    of the file is read.  Standard input (``-``) and process substitution
+    (``<(...)``) are read as streams.
     """
 
     name = "local"
@@ -72,21 +57,24 @@ class LocalFileSource(Source):
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        self.format = resolve_format(self.settings.path, self.settings.format, "source 'local'")
-        if self.settings.path != "-" and not Path(self.settings.path).is_file():
-            raise ConfigError(f"source 'local': no such file {self.settings.path!r}; check the path")
+        path = self.settings.path
+        self.format = source_format_from_name(path, self.settings.format)
+        if path != "-":
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                raise ConfigError(f"source 'local': no such file {path!r}; check the path") from None
+            if stat.S_ISDIR(mode):
+                raise ConfigError(f"source 'local': {path!r} is a directory; give a traces file")
 
     async def cases(self) -> AsyncIterator[EvalCase | CaseError]:
-        count = 0
-        limit = self.settings.limit
-        for n, item in enumerate(self._read(), 1):
-            yield item
-            if isinstance(item, EvalCase):
-                count += 1
-                if limit is not None and count >= limit:
-                    return
-            if n % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+        """The file's traces as cases, in rmg's own shape (``rmg eval`` also detects other shapes)."""
+        keys = self.settings.reference_keys
+        async for item in self.traces():
+            if isinstance(item, CaseError):
+                yield item
+            else:
+                yield case_from_mapping(item.data, location=item.location, reference_keys=keys)
 
     def partitions(self, target_cases: int) -> Optional[Iterator[dict[str, Any]]]:
         from .partitions import jsonl_partitions
@@ -98,69 +86,49 @@ class LocalFileSource(Source):
 
         return narrowed(self, spec)
 
-    def _open(self) -> IO[str]:
+    async def traces(self) -> AsyncIterator[RawTrace | CaseError]:  # type: ignore[override]
+        count = 0
+        limit = self.settings.limit
+        for n, item in enumerate(self._read(), 1):
+            yield item
+            if isinstance(item, RawTrace):
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            if n % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+
+    def _open(self) -> IO[bytes]:
         if self._range is not None:
             from .partitions import open_range
 
-            return open_range(self._range)
+            return open_range(self._range).detach()  # type: ignore[return-value]
         if self.settings.path == "-":
-            return sys.stdin
-        return open(self.settings.path, encoding="utf-8", newline="" if self.format == "csv" else None)
+            return sys.stdin.buffer
+        return open(self.settings.path, "rb")
 
     def progress(self) -> Optional[tuple[float, float]]:
-        """Bytes read of the file's size (``None`` for standard input, or before reading starts)."""
+        """Bytes read of the file's size (``None`` for standard input, a pipe, or before reading starts)."""
         handle = getattr(self, "_reading", None)
-        if handle is None or handle is sys.stdin:
+        if handle is None or handle is sys.stdin.buffer:
             end = getattr(self, "_read_to_end", None)
             return None if end is None else (end, end)
         try:
-            # The binary buffer's position: text-mode tell() is disabled while iterating lines.
-            return float(handle.buffer.tell()), float(os.fstat(handle.fileno()).st_size)
-        except (OSError, ValueError, AttributeError):  # closed, or not a regular file
+            return float(handle.tell()), float(os.fstat(handle.fileno()).st_size)
+        except (OSError, ValueError):  # closed, or not a regular file
             return None
 
-    def _read(self) -> Iterator[EvalCase | CaseError]:
+    def _read(self) -> Iterator[RawTrace | CaseError]:
         handle = self._reading = self._open()
         try:
-            rows = self._jsonl(handle) if self.format == "jsonl" else self._csv(handle)
-            yield from rows
-            if handle is not sys.stdin:
+            fmt = self.format
+            if fmt is None:
+                peek = getattr(handle, "peek", None)
+                fmt = sniff_format(peek(64) if peek is not None else b"{")
+            yield from _READERS[fmt](handle, self.settings.path, self.settings.max_trace_bytes, self._first_line)
+            if handle is not sys.stdin.buffer and stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 self._read_to_end = float(os.fstat(handle.fileno()).st_size)  # read to its end: the total is known
         finally:
             self._reading = None
-            if handle is not sys.stdin:
+            if handle is not sys.stdin.buffer:
                 handle.close()
-
-    def _jsonl(self, handle: IO[str]) -> Iterator[EvalCase | CaseError]:
-        path, keys = self.settings.path, self.settings.reference_keys
-        loads = _json_loads()
-        for lineno, line in enumerate(handle, self._first_line):
-            if not line.strip():
-                continue
-            location = f"{path}:{lineno}"
-            try:
-                obj = loads(line)
-            except ValueError as exc:
-                msg = getattr(exc, "msg", str(exc))
-                col = getattr(exc, "colno", None)
-                where = f" at column {col}" if col else ""
-                yield CaseError(location=location, message=f"invalid JSON ({msg}{where}); fix or remove the line")
-                continue
-            yield case_from_mapping(obj, location=location, reference_keys=keys)
-
-    def _csv(self, handle: IO[str]) -> Iterator[EvalCase | CaseError]:
-        path, keys = self.settings.path, self.settings.reference_keys
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            yield CaseError(location=f"{path}:1", message="CSV header needs an 'id' column (and input, output, expected)")
-            return
-        for row in reader:
-            location = f"{path}:{reader.line_num}"
-            data: dict[str, Any] = {k: (v if v != "" else None) for k, v in row.items() if k is not None}
-            if isinstance(data.get("metadata"), str):
-                try:
-                    data["metadata"] = json.loads(data["metadata"])
-                except ValueError:
-                    yield CaseError(location=location, message="column 'metadata' is not valid JSON")
-                    continue
-            yield case_from_mapping(data, location=location, reference_keys=keys)

@@ -15,7 +15,6 @@ from .settings import (
     API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, KEY_GOES, LEXICAL_ONLY, LLM_ONLY, RelevanceSettings,
 )
 
-_MISSING = object()
 _REASON_TERMS = 8
 
 
@@ -130,9 +129,9 @@ class RelevanceGrader(Grader):
         append = out.append
         one = self._lexical_one
         for item in items:
-            q = item.get("input", _MISSING)
-            p = item.get("prediction", _MISSING)
-            if q is _MISSING or p is _MISSING:
+            q = item.get("input")
+            p = item.get("prediction")
+            if q is None or p is None:
                 append(_missing_field(item))  # type: ignore[arg-type]
             else:
                 append(one(q, p))
@@ -179,13 +178,17 @@ def _default_cache_dir() -> Any:
 
 
 def _missing_field(fields: Mapping[str, Any]) -> Optional[GraderError]:
+    # None is missing too, as the runner has it: a trace whose call failed has
+    # no output, and is not applicable (not a score of 0, not an error).
     for field in RelevanceGrader.required_fields:
-        if field not in fields:
+        if fields.get(field) is None:
+            what = "is None" if field in fields else "is missing"
             return GraderError(
                 name="relevance",
-                error=f"grader 'relevance' needs field {field!r}; pass {field}=... "
+                error=f"grader 'relevance' needs field {field!r}, which {what}: not applicable; pass {field}=... "
                       f"(input: the user's question, prediction: the answer)",
                 metadata={"missing_field": field},
+                not_applicable=True,
             )
     return None
 

@@ -81,9 +81,10 @@ class SimilarityGrader(Grader):
                 field = "prediction" if prediction is None else "reference"
                 results[i] = GraderError(
                     name=self.name,
-                    error=f"similarity needs a {field}, got None; give the case a {field!r} "
+                    error=f"similarity needs a {field}, got None: not applicable; give the case a {field!r} "
                           "(a trace's reference is its expected output)",
                     metadata={"missing_field": field},
+                    not_applicable=True,
                 )
                 continue
             # The common case (plain strings) skips answer_text's dispatch.

@@ -16,6 +16,9 @@ The rules (also in docs/graders/weighted_sum.md):
   ``zero`` counts a missing input as a score of 0.
 * When every weighted input is missing the aggregate is a `GraderError`,
   whatever the policy: there is nothing to sum, and 0.0 would be a lie.
+  When every one of them is *not applicable* (a `GraderError` with
+  ``not_applicable=True``: the case lacks what the grader needs), so is the
+  aggregate; a not-applicable input is otherwise missing like any other.
 """
 
 from __future__ import annotations
@@ -114,9 +117,15 @@ class WeightedSumAggregator(Aggregator):
         policy = self.settings.missing
         missing_meta = {"missing": sorted(missing), "missing_reasons": missing}
         if not present:
+            inapplicable = all(
+                isinstance(results.get(n), GraderError) and results[n].not_applicable  # type: ignore[union-attr]
+                for n in missing
+            )
             return GraderError(
-                error="weighted_sum: every weighted input is missing: " + _describe(missing),
+                error="weighted_sum: every weighted input is "
+                      + ("not applicable: " if inapplicable else "missing: ") + _describe(missing),
                 metadata={**missing_meta, "policy": policy},
+                not_applicable=inapplicable,
             )
         if missing and policy == "error":
             return GraderError(
@@ -154,7 +163,7 @@ def _why_missing(result: Any) -> Optional[str]:
         return "no result for this case"
     if isinstance(result, GraderError):
         text = result.error if len(result.error) <= _MAX_ERROR_TEXT else result.error[:_MAX_ERROR_TEXT] + "..."
-        return f"error: {text}"
+        return f"{'not applicable' if result.not_applicable else 'error'}: {text}"
     if isinstance(result, GraderRank):
         return "returned a rank, not a score (ranks are never summed with scores)"
     return f"returned {type(result).__name__}, not a GraderScore"
