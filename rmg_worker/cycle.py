@@ -357,7 +357,7 @@ class LedgerSink(Sink):
             pending = self.pending.get(record.trace_id)
             if pending is None:  # pragma: no cover - every graded case passed through DueCases
                 continue
-            permanent = record.is_error and (
+            permanent = (record.is_error or record.is_not_applicable) and (
                 fails_every_time(record) or (record.component == "aggregator" and record.trace_id not in transient)
             )
             outcome = outcome_of(record, failures.get(record.score_id), self.plan, pending, self.policy, now, permanent)

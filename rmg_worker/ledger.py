@@ -126,11 +126,12 @@ NOT_RETRIED = "not retried (fails the same way on every attempt; graded again wh
 
 
 def fails_every_time(record: ScoreRecord) -> bool:
-    """A grader error that repeating cannot fix: a field the grader needs is missing or None in this trace.
+    """A result that repeating cannot change: not applicable (the trace lacks a field the grader needs),
+    or a grader error naming a missing field.
 
     Timeouts, rate limits and other judge failures are not: they are retried.
     """
-    return record.is_error and "missing_field" in (record.metadata or {})
+    return record.is_not_applicable or (record.is_error and "missing_field" in (record.metadata or {}))
 
 
 def outcome_of(
@@ -156,8 +157,8 @@ def outcome_of(
         and prior.fingerprint == fingerprint and prior.content == pending.content
     )
     attempts = (prior.attempts if counting and prior is not None else 0) + 1
-    # A not-applicable record still counts as a failure here (retried, then dead), as before
-    # it had a kind of its own; the worker's tests rely on it.  See issue 13's notes.
+    # A not-applicable record is recorded like an error that fails every time (`fails_every_time`):
+    # once, never retried, graded again when the trace or the configuration changes.
     error = failure or (f"grader error: {record.error}" if record.is_error or record.is_not_applicable else None)
     if error is None:
         status, next_attempt = "scored", None
