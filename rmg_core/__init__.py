@@ -23,10 +23,10 @@ from .hookspecs import hookimpl, hookspec
 from .http import ResponseTooLarge, bounded_request, parse_retry_after
 from .paths import MISSING, get_path, lookup_field
 from .observers import RunContext, RunObserver
-from .pipeline import ChunkObserver, records_for, run_evaluation, score_identities
+from .pipeline import ChunkObserver, records_for, run_evaluation
 from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
 from .printable import printable
-from .records import ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
+from .records import ScoreColumn, ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
 from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
 from .runner import AGGREGATED_PREFIX, GradingRunner, HintStyle, RunResults, mapping_hint, run_sync
 from .sampling import sample_fraction
@@ -47,11 +47,11 @@ __all__ = [
     "ConfigError", "DEFAULT_REFERENCE_KEYS", "ENTRY_POINT_GROUP", "EXIT_CONFIG", "EvalCase", "EvalConfig", "Executor", "Grader",
     "GraderError", "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "KINDS", "PluginError",
     "PluginHost", "PluginInfo", "RESULT_TYPES", "ResponseTooLarge", "RmgError", "RunContext", "RunObserver",
-    "RunResults", "RunSummary", "ScoreRecord", "ScoreStats", "Settings", "Sink", "SinkError", "SinkTally", "Source",
+    "RunResults", "RunSummary", "ScoreColumn", "ScoreRecord", "ScoreStats", "Settings", "Sink", "SinkError", "SinkTally", "Source",
     "SourceError", "WriteFailure", "WriteReport", "answer_text", "assemble_config", "bounded_request",
     "build_aggregator", "build_components", "build_grader", "build_sink", "build_source", "case_from_mapping", "check_result", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
     "load_plugins", "parse_config", "parse_retry_after", "question_text", "read_toml", "record_from_result", "records_for",
-    "run_evaluation", "run_sync", "sample_fraction", "score_identities", "score_id", "settings_error", "to_text", "usage_exit", "__version__",
+    "run_evaluation", "run_sync", "sample_fraction", "score_id", "settings_error", "to_text", "usage_exit", "__version__",
     # Bring your own data: raw traces, shapes, mappings, selection; hostile-input checks.
     "HintStyle", "MAX_NESTING", "MISSING", "RawTrace", "get_path", "lookup_field", "mapping_hint", "too_deep",
 ]

@@ -200,9 +200,8 @@ def eval_command(
     try:
         config = assemble_config(
             path=path, config_file=config_file, source=source, graders=graders, aggregators=aggregators,
-            outputs=outputs, sinks=sinks, overrides=overrides, max_concurrency=max_concurrency, chunk_size=chunk_size,
-            executor=executor,
-            maps=maps,
+            outputs=outputs, sinks=sinks, overrides=(*overrides, *([f"executor.plugin={executor}"] if executor else [])),
+            max_concurrency=max_concurrency, chunk_size=chunk_size, maps=maps,
         )
         inputs = [(f"the config file {config_file}", config_file)] if config_file else []
         summary, observers, run = asyncio.run(_run(host, config, options, quiet, inputs, workers))

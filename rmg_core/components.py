@@ -298,16 +298,13 @@ class Source(Component, ABC):
 
         Each part is a small JSON-serializable dict (a byte range, a time
         window) from which `partition` rebuilds a narrowed source on another
-        machine; the same source must always yield the same parts, because a
+        machine (a source that offers parts implements ``partition(spec) -> Source``,
+        the narrowed copy); the same source must always yield the same parts, because a
         part's unit id is derived from it.  Together the parts yield every
         case exactly once.  ``None`` means "cannot partition": the executor
         then reads the source where ``rmg`` runs and ships cases in chunks.
         """
         return None
-
-    def partition(self, spec: dict[str, Any]) -> "Source":
-        """A new source of just the part ``spec`` (one item of `partitions`), read where a unit runs."""
-        raise NotImplementedError(f"{type(self).__name__} offers no partitions")
 
 
 class Sink(Component, ABC):
@@ -367,14 +364,12 @@ class Executor(Component, ABC):
 
     @classmethod
     def choose(cls, config: Any, components: Any, workers: Optional[int]) -> Optional["Executor"]:
-        """This executor for the run (an `EvalConfig` and its `Components`), or ``None`` to leave it.
+        """This executor for the run (an `EvalConfig` and its `Components`), or ``None`` (the default) to leave it.
 
-        ``workers`` is ``--workers N``.  The default takes the run when its
-        ``[executor]`` table names this executor, with the table's other keys as settings.
+        ``workers`` is ``--workers N``.  ``rmg_executors.UnitExecutor`` takes
+        the run when the ``[executor]`` table names it, with the table's other
+        keys as settings.
         """
-        named = config.executor.get("plugin") == cls.name
-        return cls(**{k: v for k, v in config.executor.items() if k != "plugin"}) if named else None
 
-    @abstractmethod
     async def run(self, run: Any, observers: Sequence[Any] = (), progress: Any = None) -> Any:
         """Grade the whole run (a `RunContext`) and return its `RunSummary`; ``observers`` see every graded chunk."""

@@ -319,7 +319,6 @@ def assemble_config(
     overrides: Sequence[str] = (),
     max_concurrency: Optional[int] = None,
     chunk_size: Optional[int] = None,
-    executor: Optional[str] = None,
     maps: Sequence[str] = (),
 ) -> EvalConfig:
     """Merge a config file and command-line options (as ``rmg eval`` takes them) into one validated config.
@@ -364,10 +363,6 @@ def assemble_config(
         run["max_concurrency"] = max_concurrency
     if chunk_size is not None:
         run["chunk_size"] = chunk_size
-    if executor:
-        table = data.get("executor")
-        if not (isinstance(table, dict) and table.get("plugin") == executor):
-            data["executor"] = {"plugin": executor}  # another executor's settings would not fit this one
     for assignment in overrides:
         _apply_override(data, assignment, protected)
     for spec in maps:

@@ -34,12 +34,6 @@ def _column(component: Literal["grader", "aggregator"], name: str, obj: Grader |
     return ScoreColumn(name, component, type(obj).name or type(obj).__name__, str(obj.version), obj.fingerprint())
 
 
-def score_identities(runner: GradingRunner) -> dict[str, ScoreColumn]:
-    """The `ScoreColumn` of each of ``runner``'s result keys, as `records_for` takes them."""
-    return {**{name: _column("grader", name, grader) for name, grader in runner.graders.items()},
-            **{AGGREGATED_PREFIX + name: _column("aggregator", name, agg) for name, agg in runner.aggregators.items()}}
-
-
 def records_for(cases: Sequence[EvalCase], results: RunResults, columns: dict[str, ScoreColumn]) -> list[ScoreRecord]:
     """All score records of a graded chunk: each score name's records in turn, one run of ``len(cases)`` each.
 

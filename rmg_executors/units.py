@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from rmg_core import (
-    CaseError, EvalCase, GradingRunner, RmgError, WriteFailure, WriteReport, __version__, build_aggregator, build_grader,
-    build_sink, build_source, load_plugins, parse_config, records_for, score_identities,
+    AGGREGATED_PREFIX, CaseError, EvalCase, GradingRunner, RmgError, ScoreColumn, WriteFailure, WriteReport, __version__,
+    build_aggregator, build_grader, build_sink, build_source, load_plugins, parse_config, records_for,
 )
 
 #: Environment variables that choose plugins: the workers load what the driver loaded.
@@ -147,6 +147,15 @@ def version_differences(driver: dict[str, str], worker: dict[str, str]) -> list[
 
 
 # -- the worker side ---------------------------------------------------------------
+def score_identities(runner: GradingRunner) -> dict[str, ScoreColumn]:
+    """The `ScoreColumn` of each of ``runner``'s result keys (plugin, version, fingerprint), as `records_for` takes them."""
+    def column(component: Any, name: str, obj: Any) -> ScoreColumn:
+        return ScoreColumn(name, component, type(obj).name or type(obj).__name__, str(obj.version), obj.fingerprint())
+
+    return {**{name: column("grader", name, grader) for name, grader in runner.graders.items()},
+            **{AGGREGATED_PREFIX + name: column("aggregator", name, agg) for name, agg in runner.aggregators.items()}}
+
+
 @dataclass
 class _Built:
     key: str
