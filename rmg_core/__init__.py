@@ -28,7 +28,8 @@ from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, lo
 from .printable import printable
 from .records import ScoreColumn, ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
 from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
-from .runner import AGGREGATED_PREFIX, GradingRunner, HintStyle, RunResults, mapping_hint, run_sync
+from .mapper import HintStyle, mapping_hint
+from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
 from .sampling import sample_fraction
 from .spreadsheet import spreadsheet_safe
 from .summary import RunSummary, ScoreStats, SinkTally

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, Optional
 
 from .components import Grader
 from .errors import ConfigError
+from .results import GraderError
 
 
 def check_mapper_keys(score: str, grader: Grader, mapper: Mapping[str, Any]) -> None:
@@ -22,3 +23,33 @@ def check_mapper_keys(score: str, grader: Grader, mapper: Mapping[str, Any]) -> 
 
 
 __all__ = ["check_mapper_keys"]
+
+
+#: How a run was configured, so a hint shows the fix in the user's terms.
+HintStyle = Literal["python", "cli", "config"]
+
+
+def mapping_hint(grader: str, field: str, style: HintStyle) -> str:
+    """How to map a key of the user's traces to ``field`` of ``grader``, as the run was configured."""
+    if style == "cli":
+        return f"--map {field}=<key or path> (or --map {grader}.{field}=<path> for this grader only)"
+    if style == "config":
+        return (f"fields = {{ {field} = \"<key or path>\" }} in the [source] table "
+                f"(or in [graders.{grader}] for this grader only)")
+    return f"grader_configs={{{grader!r}: (grader, {{{field!r}: '<key or path>'}})}}"
+
+
+def missing_field_result(grader: str, field: str, source: Optional[str], present: bool, style: HintStyle = "python") -> GraderError:
+    """The not-applicable result of a case that lacks ``field``, with the fix in the user's terms."""
+    what = "is None" if present else "is missing"
+    origin = f" (mapped from data key {source!r})" if source and source != field else ""
+    # Not applicable, not an error: a trace without an expected answer is
+    # simply not one similarity can grade.
+    return GraderError(
+        error=(
+            f"grader {grader!r} needs field {field!r}, which {what}{origin}: not applicable to this trace; "
+            f"to grade it, map a key of your traces to it: {mapping_hint(grader, field, style)}"
+        ),
+        metadata={"missing_field": field},
+        not_applicable=True,
+    )

@@ -34,7 +34,6 @@ from typing import (
     Callable,
     Coroutine,
     Iterable,
-    Literal,
     Mapping,
     Optional,
     Sequence,
@@ -45,7 +44,7 @@ from typing import (
 from .callable_aggregator import named_aggregators
 from .components import Aggregator, Grader
 from .errors import ConfigError
-from .mapper import check_mapper_keys
+from .mapper import HintStyle, check_mapper_keys, missing_field_result
 from .paths import MISSING, lookup_field
 from .results import GraderError, GraderResult, check_result, error_from_exception
 
@@ -99,35 +98,6 @@ class _Plan:
     grader: Grader
     mapper: Optional[Mapper]
     timeout: Optional[float]
-
-
-#: How a run was configured, so a hint shows the fix in the user's terms.
-HintStyle = Literal["python", "cli", "config"]
-
-
-def mapping_hint(grader: str, field: str, style: HintStyle) -> str:
-    """How to map a key of the user's traces to ``field`` of ``grader``, as the run was configured."""
-    if style == "cli":
-        return f"--map {field}=<key or path> (or --map {grader}.{field}=<path> for this grader only)"
-    if style == "config":
-        return (f"fields = {{ {field} = \"<key or path>\" }} in the [source] table "
-                f"(or in [graders.{grader}] for this grader only)")
-    return f"grader_configs={{{grader!r}: (grader, {{{field!r}: '<key or path>'}})}}"
-
-
-def _missing(grader: str, field: str, source: Optional[str], present: bool, style: HintStyle = "python") -> GraderError:
-    what = "is None" if present else "is missing"
-    origin = f" (mapped from data key {source!r})" if source and source != field else ""
-    # Not applicable, not an error: a trace without an expected answer is
-    # simply not one similarity can grade.
-    return GraderError(
-        error=(
-            f"grader {grader!r} needs field {field!r}, which {what}{origin}: not applicable to this trace; "
-            f"to grade it, map a key of your traces to it: {mapping_hint(grader, field, style)}"
-        ),
-        metadata={"missing_field": field},
-        not_applicable=True,
-    )
 
 
 def _timeout_error(grader: str, seconds: float) -> GraderError:
@@ -281,7 +251,7 @@ class GradingRunner:
                     continue
                 bad = next((f for f in required if fields.get(f) is None), None)
                 if bad is not None:
-                    out[i] = _missing(plan.name, bad, "mapper", bad in fields, self.hints)
+                    out[i] = missing_field_result(plan.name, bad, "mapper", bad in fields, self.hints)
                     continue
                 todo_idx.append(i)
                 todo.append(fields)
@@ -294,7 +264,7 @@ class GradingRunner:
             for field, key in req:
                 value = item[key] if key in item else lookup_field(item, key)
                 if value is None or value is MISSING:
-                    out[i] = _missing(plan.name, field, key, value is None, self.hints)
+                    out[i] = missing_field_result(plan.name, field, key, value is None, self.hints)
                     break
                 fields[field] = value
             else:
@@ -406,4 +376,4 @@ class GradingRunner:
         return out
 
 
-__all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync", "HintStyle", "mapping_hint"]
+__all__ = ["GradingRunner", "RunResults", "Mapper", "GraderConfig", "AGGREGATED_PREFIX", "run_sync", "HintStyle"]

@@ -199,7 +199,10 @@ def test_the_grader_works_across_event_loops(server, tmp_path) -> None:  # type:
 def test_empty_sides_score_zero_without_a_request(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     grader = judge(server, tmp_path)
     assert run(grader, QUESTION, "  ").score == 0.0
-    assert run(grader, None, ANSWER).metadata["empty"] == "input"
+    assert run(grader, "  ", ANSWER).metadata["empty"] == "input"
+    # No question at all (None) is not applicable (issue 13), never 0.0, and costs no request either.
+    missing = run(grader, None, ANSWER)
+    assert isinstance(missing, GraderError) and missing.not_applicable
     assert server.requests == 0
 
 
