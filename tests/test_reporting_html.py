@@ -137,7 +137,9 @@ window.addEventListener("load", () => {
   const set = (id, value) => { const el = document.getElementById(id); el.value = value; el.dispatchEvent(new Event("input")); };
   const table = document.querySelector("table.summary");
   const charts = [...document.querySelectorAll("svg.histogram")];
-  const details = document.querySelector("#cases details.t");
+  // A long text: one whose full form is longer than its preview (short texts need no expanding).
+  const details = [...document.querySelectorAll("#cases details.t")].find(
+    d => d.querySelector(".full").textContent.length > d.querySelector("summary").textContent.length);
   const full = details.querySelector(".full");
   const closed = [full.checkVisibility(), details.open];
   details.querySelector("summary").click();

@@ -405,7 +405,9 @@ def test_a_trace_nested_too_deep_is_one_bad_trace_and_the_worker_moves_on(tmp_pa
         assert_exactly_once(fake, [t["id"] for t in good])
         watermark = worker_status(config)["watermark"]
         assert watermark is not None
-        fake.add_traces(traces("later", 3))
+        # Started 2 s ago: the fake ends a root observation 0.8 s after it starts, and the worker waits
+        # for traces that have not ended yet (issue 12), so a trace stamped "now" could still be running.
+        fake.add_traces(traces("later", 3, at=datetime.now(timezone.utc) - timedelta(seconds=2)))
         time.sleep(0.05)
         second = run_rmg("worker", "-c", str(config), "--once", env=QUIET_PLUGINS)
         assert "Traceback" not in second.stderr, second.stderr
