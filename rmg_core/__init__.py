@@ -23,7 +23,7 @@ from .hookspecs import hookimpl, hookspec
 from .http import ResponseTooLarge, bounded_request, parse_retry_after
 from .paths import MISSING, get_path, lookup_field
 from .observers import RunContext, RunObserver
-from .pipeline import ChunkObserver, records_for, run_evaluation
+from .pipeline import ChunkObserver, close_run, records_for, run_evaluation
 from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
 from .printable import printable
 from .records import ScoreColumn, ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
@@ -50,7 +50,7 @@ __all__ = [
     "PluginHost", "PluginInfo", "RESULT_TYPES", "ResponseTooLarge", "RmgError", "RunContext", "RunObserver",
     "RunResults", "RunSummary", "ScoreColumn", "ScoreRecord", "ScoreStats", "Settings", "Sink", "SinkError", "SinkTally", "Source",
     "SourceError", "WriteFailure", "WriteReport", "answer_text", "assemble_config", "bounded_request",
-    "build_aggregator", "build_components", "build_grader", "build_sink", "build_source", "case_from_mapping", "check_result", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
+    "build_aggregator", "build_components", "build_grader", "build_sink", "build_source", "case_from_mapping", "check_result", "close_run", "expand_env", "fingerprint", "hookimpl", "hookspec", "load_config",
     "load_plugins", "parse_config", "parse_retry_after", "question_text", "read_toml", "record_from_result", "records_for",
     "run_evaluation", "run_sync", "sample_fraction", "score_id", "settings_error", "to_text", "usage_exit", "__version__",
     # Bring your own data: raw traces, shapes, mappings, selection; hostile-input checks.

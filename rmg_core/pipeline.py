@@ -175,24 +175,35 @@ async def run_evaluation(
         if ticker is not None:
             ticker.cancel()
         _count_unwritten(unwritten, head_done[0], summary)
-        if summary.graded_nothing and finished and not summary.fatal:
-            try:
-                summary.empty_reason = source.why_empty()
-            except Exception:
-                pass  # a failed diagnosis must not hide the outcome itself
-        for sink, tally in opened:
-            # An incomplete run must not put an incomplete file where a complete one is expected.
-            complete = finished and not (summary.interrupted or summary.fatal or tally.failed_count)
-            try:
-                tally.add(await (sink.close() if complete else sink.close_incomplete()))
-            except Exception as exc:
-                summary.fatal = f"sink {tally.sink} failed to close: {exc}"
-        try:
-            await source.aclose()
-        except Exception:
-            pass  # closing a reader cannot lose a score
-        summary.seconds = time.perf_counter() - started
+        await close_run(summary, source, opened, finished=finished, started=started)
     return summary
+
+
+async def close_run(
+    summary: RunSummary, source: Source, opened: Sequence[tuple[Sink, SinkTally]], *, finished: bool, started: float,
+) -> None:
+    """End a run on every exit path, in process or on an executor: say why nothing was graded, close sinks and source.
+
+    A sink closes with `Sink.close` only when the run completed and it lost
+    nothing; otherwise with `Sink.close_incomplete`, so an incomplete file
+    never replaces a complete one.
+    """
+    if summary.graded_nothing and finished and not summary.fatal:
+        try:
+            summary.empty_reason = source.why_empty()
+        except Exception:
+            pass  # a failed diagnosis must not hide the outcome itself
+    for sink, tally in opened:
+        complete = finished and not (summary.interrupted or summary.fatal or tally.failed_count)
+        try:
+            tally.add(await (sink.close() if complete else sink.close_incomplete()))
+        except Exception as exc:
+            summary.fatal = f"sink {tally.sink} failed to close: {exc}"
+    try:
+        await source.aclose()
+    except Exception:
+        pass  # closing a reader cannot lose a score
+    summary.seconds = time.perf_counter() - started
 
 
 

@@ -14,9 +14,9 @@ the summary see the same records as in-process, so their output is the same.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Optional, Sequence
 
-from rmg_core import CaseError, ChunkObserver, EvalCase, GradingRunner, RmgError, RunSummary, ScoreStats, Sink, SinkTally, Source
+from rmg_core import CaseError, ChunkObserver, EvalCase, GradingRunner, RmgError, RunSummary, ScoreStats, Sink, SinkTally, Source, close_run
 
 from .units import RunSpec, UnitResult, WorkUnit, chunk_unit, grade_unit, unit_id_of
 
@@ -127,23 +127,7 @@ async def run_on_executor(
                 await executor.close()
             except Exception as exc:  # a cluster that fails to stop cannot lose a written score
                 summary.fatal = summary.fatal or f"executor {type(executor).name!r} failed to close: {exc}"
-        if not summary.cases and finished and not summary.fatal:
-            try:
-                summary.empty_reason = source.why_empty()
-            except Exception:
-                pass  # a failed diagnosis must not hide the outcome itself
-        for sink, tally in opened:
-            # As in process: an incomplete run must not put an incomplete file where a complete one is expected.
-            complete = finished and not (summary.interrupted or summary.fatal or tally.failed_count)
-            try:
-                tally.add(await (sink.close() if complete else sink.close_incomplete()))
-            except Exception as exc:
-                summary.fatal = f"sink {tally.sink} failed to close: {exc}"
-        try:
-            await source.aclose()
-        except Exception:
-            pass  # closing a reader cannot lose a score
-        summary.seconds = time.perf_counter() - started
+        await close_run(summary, source, opened, finished=finished, started=started)
     return summary
 
 
