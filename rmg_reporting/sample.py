@@ -24,6 +24,8 @@ from typing import Any, Optional, Sequence
 
 from rmg_core import EvalCase, ScoreRecord, answer_text, question_text
 
+from .collector import truncate
+
 #: Cases kept per stratum and score while the run goes.
 PER_STRATUM = 24
 #: Distinct strata per score (a score on a wide scale shares one beyond this).
@@ -37,13 +39,6 @@ STRATUM = 0.1
 FULL_CHARS = 4000
 PREVIEW_CHARS = 160
 SEED = 20260501
-
-
-def clip(text: str, limit: int = FULL_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, with a marker saying how much was cut."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… [{len(text) - limit:,} more characters]"
 
 
 @dataclass
@@ -143,14 +138,14 @@ class FailureSampler:
             if shown is None:
                 case = by_id.get(record.trace_id)
                 shown = texts[record.trace_id] = (
-                    clip(question_text(case.input)) if case else "",
-                    clip(answer_text(case.output)) if case else "",
-                    clip(answer_text(case.expected)) if case else "",
+                    truncate(question_text(case.input), FULL_CHARS) if case else "",
+                    truncate(answer_text(case.output), FULL_CHARS) if case else "",
+                    truncate(answer_text(case.expected), FULL_CHARS) if case else "",
                     dict(self.group_labels(case)) if self.group_labels and case else {},
                 )
             stratum.store(index, SampledCase(
                 score=name, value=float(value), trace_id=record.trace_id, observation_id=record.observation_id,
-                input=shown[0], prediction=shown[1], reference=shown[2], reason=clip(record.comment or ""), groups=shown[3],
+                input=shown[0], prediction=shown[1], reference=shown[2], reason=truncate(record.comment or "", FULL_CHARS), groups=shown[3],
             ))
 
     def sample(self, name: str, threshold: Optional[float], cut: Optional[float]) -> list[SampledCase]:
