@@ -6,7 +6,7 @@ ones, detects a known shape (`rmg_core.shapes`), and builds each case with
 the user's mapping on top of the detected one (an explicit mapping always
 wins); otherwise it re-maps the cases the source built from their
 ``EvalCase.trace``.  Then it keeps the cases that match ``where``, the
-deterministic ``sample`` (`rmg_core.sample_fraction`, as the
+deterministic ``sample`` (`rmg_kit.sample_fraction`, as the
 worker and the Langfuse source sample), and at most ``limit``.
 
 It remembers what it saw (the keys of the first traces, how many were read,
@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence
 
 from rmg_core import (
-    DEFAULT_REFERENCE_KEYS, MISSING, CaseError, ConfigError, EvalCase, HintStyle, RawTrace, Source, case_from_mapping,
-    get_path, sample_fraction,
+    DEFAULT_REFERENCE_KEYS, MISSING, CaseError, ConfigError, EvalCase, HintStyle, RawTrace, Source,
+    case_from_mapping, get_path,
 )
+from rmg_kit import sample_fraction
 
 from .mapping import CASE_FIELDS, apply_fields, content_id
 

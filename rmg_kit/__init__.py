@@ -1,4 +1,9 @@
-"""The plugin author's kit: conformance checks, pytest fixtures, and ``rmg plugins new``.
+"""The plugin author's kit: conformance checks, pytest fixtures, ``rmg plugins new``, and helpers.
+
+The helpers are what rmg's own plugins use and the core does not: atomic
+output files (`atomic_write`), HTTP with bounded responses and Retry-After
+(`bounded_request`), credential-free URLs (`redact_url`), spreadsheet-safe
+cells (`spreadsheet_safe`) and deterministic sampling (`sample_fraction`).
 
 A built-in plugin: ``rmg plugins new`` reaches ``rmg`` through
 ``register_commands``; the pytest fixtures through the ``pytest11`` entry
@@ -10,7 +15,7 @@ point (`rmg_kit.pytest_plugin`).  Quick start, in a plugin's tests::
     def test_conformance():
         check_grader(MyGrader, cases=[{"prediction": "a", "reference": "a"}])
 
-The checks are imported on first use, so loading this plugin at every
+Everything is imported on first use, so loading this plugin at every
 ``rmg`` start costs nothing.
 """
 
@@ -22,16 +27,21 @@ from typing import Any
 from rmg_core import hookimpl
 
 #: Public name -> the module of this package that defines it (imported on first use).
-_CHECKS = {
+_EXPORTS = {
     "ConformanceError": "conformance", "ConformanceReport": "conformance", "HOSTILE_VALUES": "conformance",
     "check_aggregator": "aggregator_checks", "check_grader": "grader_checks", "check_sink": "sink_checks",
     "sample_records": "sink_checks",
+    # Helpers for plugins that write files, call HTTP services or sample traces.
+    "AtomicFile": "atomic", "atomic_write": "atomic", "partial_path": "atomic",
+    "ResponseTooLarge": "http", "bounded_request": "http", "parse_retry_after": "http",
+    "check_url_has_no_credentials": "urls", "redact_url": "urls", "url_credentials_problem": "urls",
+    "sample_fraction": "sampling", "spreadsheet_safe": "spreadsheet",
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name in _CHECKS:
-        module = importlib.import_module(f"{__name__}.{_CHECKS[name]}")
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -43,4 +53,4 @@ def register_commands(cli: Any) -> None:
     cli.commands["plugins"].add_command(new_plugin_command)
 
 
-__all__ = [*_CHECKS]
+__all__ = [*_EXPORTS]

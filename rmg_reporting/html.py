@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
-from rmg_core import atomic_write
+from rmg_kit import atomic_write
 
 from .collector import ErrorGroup, RunCollector
 from .html_parts import SCRIPT, _breakdown_section, _cases_section, _e, _num, _usage_section, content_security_policy
@@ -360,7 +360,7 @@ def write_report(
     path: str, payload: Mapping[str, Any], collector: RunCollector, histograms: Mapping[str, Histogram],
     sampler: Optional[FailureSampler] = None,
 ) -> None:
-    """Write the report to ``path`` (UTF-8), through a temporary file renamed into place (`rmg_core.atomic_write`)."""
+    """Write the report to ``path`` (UTF-8), through a temporary file renamed into place (`rmg_kit.atomic_write`)."""
     text = render_report(payload, collector, histograms, sampler, collector.quartiles())
     with atomic_write(path) as handle:
         handle.write(text)

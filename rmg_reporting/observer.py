@@ -20,8 +20,9 @@ from typing import IO, Any, Mapping, Optional, Sequence
 import click
 
 from rmg_core import (
-    EvalCase, OutputError, RmgError, RunContext, RunObserver, RunSummary, ScoreRecord, __version__, atomic_write,
+    EvalCase, OutputError, RmgError, RunContext, RunObserver, RunSummary, ScoreRecord, __version__,
 )
+from rmg_kit import atomic_write
 
 from .collector import RunCollector
 from .gate import EXIT_GATE, GateResult, check_pass_thresholds, check_score_names, evaluate_gate, parse_thresholds

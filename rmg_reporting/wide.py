@@ -9,10 +9,10 @@ trace) and ``NAME.reason``.  A ``.csv`` file gets those columns; a
 ``.jsonl`` file one object per line with the same keys.
 
 Rows are written as each chunk is graded, to a temporary file beside
-``FILE`` that is renamed into place when the run ends (`rmg_core.AtomicFile`):
+``FILE`` that is renamed into place when the run ends (`rmg_kit.AtomicFile`):
 memory stays bounded, and a reader never sees a half-written file under the
 final name.  In CSV, a text cell that a spreadsheet would run as a formula
-is prefixed with ``'`` (`rmg_core.spreadsheet_safe`).
+is prefixed with ``'`` (`rmg_kit.spreadsheet_safe`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import csv
 import json
 from typing import Any, Optional, Sequence
 
-from rmg_core import AtomicFile, EvalCase, RmgError, ScoreRecord, answer_text, question_text, spreadsheet_safe
+from rmg_core import EvalCase, RmgError, ScoreRecord, answer_text, question_text
+from rmg_kit import AtomicFile, spreadsheet_safe
 
 from .settings import group_value
 

@@ -21,15 +21,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, AsyncIterator, Optional, Sequence
 
-from rmg_core import (
-    CaseError,
-    EvalCase,
-    ScoreRecord,
-    Sink,
-    Source,
-    WriteReport,
-    sample_fraction,
-)
+from rmg_core import CaseError, EvalCase, ScoreRecord, Sink, Source, WriteReport
+from rmg_kit import sample_fraction
 
 from .ledger import (
     CHANGED,

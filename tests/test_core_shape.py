@@ -19,18 +19,17 @@ from typing import Iterator
 
 from tests.conftest import ROOT
 
-APPS = ("rmg_worker", "rmg_reporting", "rmg_kit", "rmg_executors")
+APPS = ("rmg_worker", "rmg_reporting", "rmg_kit", "rmg_executors", "rmg_intake")
 PUBLIC_SUBMODULES = {"rmg_core.cli"}
 MAX_MODULE_LINES = 400
-# The issue's target was about 2,000.  What the core holds beyond that is shared code plugins need and
-# may only take from rmg_core: the safety helpers of issue 11 (atomic output files, printable text,
-# credential-free URLs, CSV formula neutralising, strict numbers, safe config-file reading), the
-# column-wise record building of issue 15, the executor contract of issue 18; the seed-API contract of
-# issue 16 (plain-function aggregators, mapper-key and aevaluate keyword checks, show_progress,
-# arun_multiple_datasets); issue 13's contracts others code against (the not-applicable outcome, hints in
-# the user's terms, dotted paths for mappers, raw traces, bounded text reduction; detection, mapping and
-# selection themselves live in rmg_intake).  A ceiling, so the core cannot grow unnoticed.
-MAX_CORE_CODE_LINES = 2400
+# The issue's target was about 2,000; the core is 2,197 lines of code (2026-11-30), after the helpers
+# plugins use and the core does not (atomic files, bounded HTTP, URL redaction, spreadsheet cells,
+# sampling) moved to the plugin author's kit, rmg_kit.  What the core holds beyond the 2,000 is the
+# contracts others code against: the executor contract (issue 18), the seed-API checks (issue 16:
+# plain-function aggregators, mapper-key and aevaluate keyword checks, show_progress,
+# arun_multiple_datasets), issue 13's not-applicable outcome, hints and dotted paths, and the
+# column-wise record building of issue 15.  A ceiling, so the core cannot grow unnoticed.
+MAX_CORE_CODE_LINES = 2250
 
 
 def _package_dirs() -> dict[str, Path]:
@@ -137,16 +136,17 @@ def test_the_core_imports_no_built_in_package_or_plugin() -> None:
     assert {"rmg_local", "rmg_similarity", "rmg_relevance", "rmg_weighted_sum", "rmg_langfuse"} <= set(_package_dirs())
 
 
-_PRIVATE = re.compile(r"(?:from|import)\s+(rmg_core\.[A-Za-z_][\w.]*)")
+_PRIVATE = re.compile(r"(?:from|import)\s+((rmg_core|rmg_kit)\.[A-Za-z_][\w.]*)")
 
 
 def test_nothing_outside_the_core_imports_a_private_core_module() -> None:
-    places = [p for name, d in _package_dirs().items() if name != "rmg_core" for p in d.rglob("*.py")]
+    """Nor a private module of the kit: plugins take the kit's helpers from ``rmg_kit`` itself."""
+    places = [p for name, d in _package_dirs().items() if name not in ("rmg_core", "rmg_kit") for p in d.rglob("*.py")]
     places += [*(ROOT / "docs").rglob("*.md"), ROOT / "README.md", *(ROOT / "examples").rglob("*.py"), *(ROOT / "examples").rglob("*.md")]
     offenders = [
         f"{path.relative_to(ROOT)}: {m}"
         for path in places if "egg-info" not in str(path) and "/build/" not in str(path)
-        for m in _PRIVATE.findall(path.read_text(encoding="utf-8"))
+        for m, _ in _PRIVATE.findall(path.read_text(encoding="utf-8"))
         if m not in PUBLIC_SUBMODULES
     ]
     assert offenders == []

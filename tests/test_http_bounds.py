@@ -1,4 +1,4 @@
-"""`rmg_core.bounded_request` against real sockets: a dripping server and an endless body."""
+"""`rmg_kit.bounded_request` against real sockets: a dripping server and an endless body."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from rmg_core import ResponseTooLarge, bounded_request
+from rmg_kit import ResponseTooLarge, bounded_request
 
 
 async def _serve(handler):

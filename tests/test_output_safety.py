@@ -11,9 +11,10 @@ from typing import Any, AsyncIterator, Sequence
 import pytest
 
 from rmg_core import (
-    EvalCase, Grader, GraderResult, GraderScore, GradingRunner, ScoreRecord, Sink, Source, SourceError, WriteReport,
-    spreadsheet_safe,
+    EvalCase, Grader, GraderResult, GraderScore, GradingRunner, ScoreRecord, Sink, Source, SourceError,
+    WriteReport,
 )
+from rmg_kit import spreadsheet_safe
 from rmg_core.pipeline import run_evaluation
 from rmg_local.sink import LocalFileSink
 from rmg_local.source import LocalFileSource

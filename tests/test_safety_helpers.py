@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rmg_core import (
-    AtomicFile, ConfigError, OutputError, atomic_write, check_url_has_no_credentials, partial_path, printable,
-    redact_url,
-)
+from rmg_core import ConfigError, OutputError, printable
+from rmg_kit import AtomicFile, atomic_write, check_url_has_no_credentials, partial_path, redact_url
 
 
 # -- printable ------------------------------------------------------------------
@@ -105,7 +103,7 @@ def test_a_full_disk_mid_file_keeps_the_old_file(tmp_path: Path) -> None:
     target.write_text("previous\n")
     script = (
         "import resource, signal, sys\n"
-        "from rmg_core import atomic_write, OutputError\n"
+        "from rmg_core import OutputError; from rmg_kit import atomic_write\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))\n"
         "try:\n"

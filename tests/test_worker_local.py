@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional
 
 import pytest
 
-from rmg_core.sampling import sample_fraction
+from rmg_kit import sample_fraction
 from tests.conftest import run_rmg
 
 ENV = {"RMG_DISABLE_PLUGINS": "broken_import,bad_hook,bad_signature"}

@@ -21,7 +21,7 @@ from rmg_core import (
 )
 from rmg_core.config import Components, build_components, parse_config
 from rmg_core.errors import ConfigError
-from rmg_core.sampling import sample_fraction
+from rmg_kit import sample_fraction
 from rmg_worker.durations import format_duration, parse_duration
 from rmg_worker.ledger import (
     CHANGED, NEW, RETRY, PendingCase, RetryPolicy, content_hash, needs_grading, outcome_of, score_plan,

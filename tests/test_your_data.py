@@ -9,7 +9,8 @@ from typing import Any, Optional
 
 import pytest
 
-from rmg_core import CaseError, EvalCase, answer_text, get_path, question_text, sample_fraction
+from rmg_core import CaseError, EvalCase, answer_text, get_path, question_text
+from rmg_kit import sample_fraction
 from rmg_intake.intake import Intake, Selection
 from rmg_local.source import LocalFileSource
 from tests.conftest import ROOT

@@ -4,7 +4,7 @@ Texts are sent ``batch_size`` at a time, at most ``max_in_flight`` requests
 at once.  429 and 5xx answers and transport errors are retried up to
 ``max_retries`` times, waiting what ``Retry-After`` says (capped at
 ``retry_backoff_max``) or ``retry_backoff * 2**attempt``.  Every exchange goes
-through `rmg_core.bounded_request`: a total deadline (``request_timeout``)
+through `rmg_kit.bounded_request`: a total deadline (``request_timeout``)
 and a cap on the body (``max_response_bytes``).  A batch that still fails,
 or an answer that is not a list of equal-length finite vectors, is an
 `EmbeddingError` for the cases that needed it; the others are scored.
@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from rmg_core import ResponseTooLarge, bounded_request, parse_retry_after
+from rmg_kit import ResponseTooLarge, bounded_request, parse_retry_after
 
 _MAX_ERROR_TEXT = 200
 

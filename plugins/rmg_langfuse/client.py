@@ -29,7 +29,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from rmg_core import ResponseTooLarge, RmgError, bounded_request, parse_retry_after
+from rmg_core import RmgError
+from rmg_kit import ResponseTooLarge, bounded_request, parse_retry_after
 
 from .settings import ConnectionSettings, require_credentials
 

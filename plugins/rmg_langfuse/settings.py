@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from rmg_core import ConfigError, Settings, url_credentials_problem
+from rmg_core import ConfigError, Settings
+from rmg_kit import url_credentials_problem
 
 DEFAULT_BASE_URL = "https://cloud.langfuse.com"
 

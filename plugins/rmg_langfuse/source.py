@@ -26,7 +26,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Optional, Sequence
 
 
-from rmg_core import CaseError, EvalCase, Source, SourceError, case_from_mapping, sample_fraction
+from rmg_core import CaseError, EvalCase, Source, SourceError, case_from_mapping
+from rmg_kit import sample_fraction
 
 from .settings import require_credentials, utc
 from .source_settings import LangfuseSourceSettings, _read, resolve_path

@@ -11,9 +11,8 @@ from typing import IO, Any, Callable, Literal, Optional, Sequence
 
 from pydantic import Field
 
-from rmg_core import (
-    AtomicFile, OutputError, ScoreRecord, Settings, Sink, SinkError, WriteFailure, WriteReport, spreadsheet_safe,
-)
+from rmg_core import OutputError, ScoreRecord, Settings, Sink, SinkError, WriteFailure, WriteReport
+from rmg_kit import AtomicFile, spreadsheet_safe
 
 from .formats import Format, resolve_format
 
@@ -116,7 +115,7 @@ class LocalFileSink(Sink):
     mode the scores go to a temporary file beside the target, renamed over it
     when the run completes; an incomplete run leaves the target as it was and
     keeps its scores in ``<path>.partial``.  CSV cells that a spreadsheet would
-    run as a formula are prefixed with ``'`` (`rmg_core.spreadsheet_safe`).
+    run as a formula are prefixed with ``'`` (`rmg_kit.spreadsheet_safe`).
     """
 
     name = "local"

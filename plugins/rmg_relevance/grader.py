@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 
-from rmg_core import (
-    ConfigError, Grader, GraderError, GraderResult, GraderScore, answer_text, check_url_has_no_credentials,
-    question_text,
-)
+from rmg_core import ConfigError, Grader, GraderError, GraderResult, GraderScore, answer_text, question_text
+from rmg_kit import check_url_has_no_credentials
 
 from .lexical import LexicalScore, score_pair
 from .settings import (

@@ -17,7 +17,8 @@ from typing import Any, Optional
 
 from pydantic import SecretStr
 
-from rmg_core import GraderError, GraderResult, GraderScore, ResponseTooLarge, bounded_request, parse_retry_after
+from rmg_core import GraderError, GraderResult, GraderScore
+from rmg_kit import ResponseTooLarge, bounded_request, parse_retry_after
 
 from .cache import VerdictCache, cache_key
 from .rubric import RUBRIC_VERSION, MalformedVerdict, build_messages, normalise, parse_verdict

@@ -7,7 +7,8 @@ from typing import Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
-from rmg_core import Settings, url_credentials_problem
+from rmg_core import Settings
+from rmg_kit import url_credentials_problem
 
 #: Settings only the lexical backend reads.
 LEXICAL_ONLY: tuple[str, ...] = ("coverage_weight", "refusal_factor")

@@ -10,7 +10,7 @@ import email.utils
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
-from .errors import RmgError
+from rmg_core import RmgError
 
 if TYPE_CHECKING:
     import httpx

@@ -19,7 +19,7 @@ import secrets
 from contextlib import contextmanager
 from typing import IO, Iterator, Optional
 
-from .errors import OutputError
+from rmg_core import OutputError
 
 PARTIAL_SUFFIX = ".partial"
 

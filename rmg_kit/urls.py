@@ -12,7 +12,7 @@ import re
 from typing import Optional
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import ConfigError
+from rmg_core import ConfigError
 
 #: Query parameter names (lower case, without ``-``, ``_`` and ``.``) that carry a credential.
 _SECRET_PARAMS = frozenset("key apikey token accesstoken auth authorization password passwd pwd secret clientsecret "
