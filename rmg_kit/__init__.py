@@ -3,7 +3,8 @@
 The helpers are what rmg's own plugins use and the core does not: atomic
 output files (`atomic_write`), HTTP with bounded responses and Retry-After
 (`bounded_request`), credential-free URLs (`redact_url`), spreadsheet-safe
-cells (`spreadsheet_safe`) and deterministic sampling (`sample_fraction`).
+cells (`spreadsheet_safe`), deterministic sampling (`sample_fraction`), and
+an on-disk cache of paid answers (`SqliteCache`, `cache_key`).
 
 A built-in plugin: ``rmg plugins new`` reaches ``rmg`` through
 ``register_commands``; the pytest fixtures through the ``pytest11`` entry
@@ -36,6 +37,7 @@ _EXPORTS = {
     "ResponseTooLarge": "http", "bounded_request": "http", "parse_retry_after": "http",
     "check_url_has_no_credentials": "urls", "redact_url": "urls", "url_credentials_problem": "urls",
     "sample_fraction": "sampling", "spreadsheet_safe": "spreadsheet",
+    "SqliteCache": "sqlite_cache", "cache_key": "sqlite_cache",
 }
 
 

@@ -152,3 +152,19 @@ def test_the_langfuse_host_refuses_credentials_and_says_where_keys_go(url: str) 
         LangfuseSource(base_url=url, public_key="pk", secret_key="sk")
     message = str(caught.value)
     assert "carries a credential" in message and "LANGFUSE_SECRET_KEY" in message and "sk-lf-2" not in message
+
+
+# -- the on-disk cache of paid answers ---------------------------------------------------------
+def test_sqlite_cache_keys_and_values(tmp_path: Path) -> None:
+    from rmg_kit import SqliteCache, cache_key
+
+    assert cache_key({"a": 1, "b": "é"}) == cache_key({"b": "é", "a": 1})
+    assert cache_key(["x\ud800"]) != cache_key(["x"])  # a lone surrogate from hostile text is hashed, not refused
+    cache = SqliteCache(tmp_path / "sub" / "c.sqlite3")
+    cache.put_many([(f"k{i}", bytes([i % 256])) for i in range(1200)])  # more than one IN (...) chunk
+    cache.put("k1", b"new")
+    found = cache.get_many([f"k{i}" for i in range(1300)])
+    assert len(found) == 1200 and found["k1"] == b"new" and found["k7"] == b"\x07"
+    assert cache.get("missing") is None and len(cache) == 1200
+    cache.close()
+    assert SqliteCache(tmp_path / "sub" / "c.sqlite3").get("k2") == b"\x02"  # it is on disk

@@ -104,6 +104,10 @@ def test_remote_batches_caches_and_scores(tmp_path: Path) -> None:
         again = grade(remote(server, tmp_path), pairs)
         assert len(server.requests) == before
         assert [r.score for r in again] == pytest.approx([r.score for r in results], abs=1e-6)
+        # The same server under another name is another endpoint (another provider, in real life): asked again.
+        grade(remote(server, tmp_path, base_url=server.base_url.replace("127.0.0.1", "localhost")), [PARAPHRASE])
+        assert len(server.requests) == before + 1
+        assert "sk-test" not in (tmp_path / "embeddings-cache.sqlite3").read_bytes().decode("latin-1")
 
 
 @pytest.mark.integration

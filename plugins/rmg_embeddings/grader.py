@@ -57,11 +57,11 @@ class SemanticSimilarityGrader(Grader):
             max_response_bytes=s.max_response_bytes,
         )
         if s.cache:
-            from .cache import EmbeddingCache, default_cache_dir
+            from rmg_kit import SqliteCache
 
-            directory = s.cache_dir if s.cache_dir is not None else default_cache_dir()
+            directory = s.cache_dir if s.cache_dir is not None else _default_cache_dir()
             try:
-                self._cache = EmbeddingCache(directory)
+                self._cache = SqliteCache(directory / CACHE_FILE)
             except Exception as exc:
                 raise ConfigError(
                     f"semantic_similarity: cannot open the embedding cache in {directory} ({exc}); "
@@ -113,10 +113,12 @@ class SemanticSimilarityGrader(Grader):
             from .local import embed
 
             return list(embed(texts, s.dim))
-        from .cache import cache_key
+        from rmg_kit import cache_key
+
         from .remote import embed_all
 
-        keys = [cache_key(self.model, t) for t in texts]
+        # The endpoint is in the key: another provider's model of the same name is another model.
+        keys = [cache_key(["embedding", self._endpoint.url, self.model, t]) for t in texts]
         cached = self._cache.get_many(keys) if self._cache is not None else {}
         missing = [k for k, key in enumerate(keys) if key not in cached]
         fetched = await embed_all(self._endpoint, [texts[k] for k in missing]) if missing else []
@@ -130,7 +132,7 @@ class SemanticSimilarityGrader(Grader):
                 out[k] = vector
                 new_rows.append((keys[k], vector.tobytes()))
         if self._cache is not None and new_rows:
-            self._cache.put_many(self.model, new_rows)
+            self._cache.put_many(new_rows)
         for k, key in enumerate(keys):
             if out[k] is None:
                 out[k] = np.frombuffer(cached[key], dtype=np.float32)
@@ -158,6 +160,17 @@ class SemanticSimilarityGrader(Grader):
         side = "prediction" if not p else "reference"
         return GraderScore(name=self.name, score=0.0, reason=f"semantic_similarity 0.00: the {side} is empty",
                            metadata={"empty": side, "model": self.model})
+
+
+CACHE_FILE = "embeddings-cache.sqlite3"
+
+
+def _default_cache_dir() -> Any:
+    from pathlib import Path
+
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rmg")) / "embeddings"
 
 
 def _unit(vector: Any) -> Any:
