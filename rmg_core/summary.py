@@ -215,9 +215,9 @@ class RunSummary:
         caller that draws its own.
         """
         rate = f" ({self.cases / self.seconds:,.0f}/s)" if self.seconds > 0 and self.cases else ""
-        lines = [f"rmg eval: {self.cases} traces graded in {self.seconds:.2f}s{rate}"]
+        lines = [f"rmg eval: {self.cases} {_traces(self.cases)} graded in {self.seconds:.2f}s{rate}"]
         if self.bad_cases:
-            lines.append(f"  {self.bad_cases} traces skipped as unreadable, e.g.:")
+            lines.append(f"  {self.bad_cases} {_traces(self.bad_cases)} skipped as unreadable, e.g.:")
             lines += [f"    {printable(p)}" for p in self.bad_case_examples[:5]]
         if self.scores and scores:
             lines += self.score_lines()
@@ -281,3 +281,7 @@ class RunSummary:
             for message, count in list(stats.not_applicable_messages.items())[:2]:
                 lines.append(printable(f"  {stats.name} not applicable x{count}: {message}"))
         return lines
+
+
+def _traces(n: int) -> str:
+    return "trace" if n == 1 else "traces"

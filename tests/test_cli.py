@@ -47,7 +47,7 @@ def test_eval_works_with_broken_plugins_installed(tmp_path: Path, broken_plugins
     traces.write_text('{"id": "a", "input": "what is the refund window", "output": "the refund window is 30 days"}\n')
     out = run_rmg("eval", str(traces), "-g", "relevance", "-o", str(tmp_path / "s.jsonl"), env=broken_plugins_env)
     assert out.returncode == 0, out.stderr
-    assert "plugin 'bad_hook'" in out.stderr and "1 traces graded" in out.stderr
+    assert "plugin 'bad_hook'" in out.stderr and "1 trace graded" in out.stderr
 
 
 def test_strict_plugins_makes_a_broken_plugin_an_error(broken_plugins_env: dict[str, str]) -> None:
@@ -124,7 +124,7 @@ def test_eval_reports_bad_lines_and_continues(tmp_path: Path) -> None:
     out = run_rmg("eval", str(traces), "-g", "relevance", "-o", "-", env=QUIET_ENV)
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.splitlines()) == 2  # JSONL on stdout, summary on stderr
-    assert f"{traces}:2: invalid JSON" in out.stderr and "1 traces skipped as unreadable" in out.stderr
+    assert f"{traces}:2: invalid JSON" in out.stderr and "1 trace skipped as unreadable" in out.stderr
 
 
 def test_config_file_form(tmp_path: Path) -> None:
