@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, Mapping, Optional
 
-from rmg_core import RmgError
+from rmg_core import RmgError, printable
 
+from .payload import READABLE_SCHEMAS
 from .stats import CONFIDENCE
 
 BETTER, WORSE, NO_CHANGE, UNKNOWN = "better", "worse", "no clear change", "not enough data"
@@ -40,6 +41,11 @@ def load_summary(path: str) -> dict[str, Any]:
         raise RmgError(f"{path}: not a readable JSON file ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("scores"), dict):
         raise RmgError(f"{path}: not an rmg summary (no \"scores\" object); write one with `rmg eval ... --summary-json FILE`")
+    schema = data.get("schema")
+    if schema is not None and schema not in READABLE_SCHEMAS:
+        raise RmgError(f"{path}: summary schema {printable(str(schema))!r} is not one this rmg reads "
+                       f"({', '.join(READABLE_SCHEMAS)}); compare it with the rmg version that wrote it, "
+                       "or write the summary again with this one")
     return data
 
 

@@ -74,6 +74,10 @@ def test_compare_errors_name_the_file(tmp_path: Path, test_host: Any) -> None:
     assert out.exit_code == 2 and f"{bad}: not an rmg summary" in out.stderr
     out = CliRunner().invoke(build_cli(test_host), ["compare", str(tmp_path / "missing.json"), str(bad)], obj=test_host)
     assert out.exit_code == 2 and "missing.json: no such file" in out.stderr
+    future = tmp_path / "future.json"
+    future.write_text('{"schema": "rmg-summary/9", "scores": {}}')
+    out = CliRunner().invoke(build_cli(test_host), ["compare", str(future), str(future)], obj=test_host)
+    assert out.exit_code == 2 and f"{future}: summary schema 'rmg-summary/9' is not one this rmg reads" in out.stderr
 
 
 def paired_run(host: Any, tmp_path: Path, name: str, *extra: str) -> Path:
