@@ -31,8 +31,6 @@ from .text_checks import text_problem
 
 BOM = b"\xef\xbb\xbf"
 _SKIP_PIECE = 1 << 16
-#: The csv module's own limit per cell (128 KiB): a larger cell is a per-record error.
-CSV_CELL_LIMIT = csv.field_size_limit()
 
 
 def skip_bom(handle: IO[bytes]) -> None:

@@ -135,11 +135,6 @@ def stem(word: str) -> str:
     return _STEMS[word]
 
 
-def char_grams(term: str) -> tuple[str, ...]:
-    """The character 4-grams of ``" term "`` (a 2-letter term is one 4-gram, a 1-letter one none)."""
-    return _GRAMS[term]
-
-
 _findall = TOKEN_RE.findall
 # ASCII text takes a faster path with the same result: every ASCII character
 # that is not a lower-case letter or digit becomes a space, then split.
