@@ -8,7 +8,7 @@ interpreter that imports click and pluggy and lists the ``rmg`` entry points.
 Each command runs ``--runs`` times in a fresh interpreter, alternating; the
 best wall-clock time and the best CPU time (user + system) count.  Target:
 each rmg command within 1.5x of the baseline.  It also checks that no heavy
-library (numpy, scikit-learn, langfuse, httpx) is imported, and prints what
+library (numpy, scikit-learn, langfuse, httpx, pydantic, ray) is imported, and prints what
 ``python -X importtime`` says the most expensive top-level imports of
 ``rmg --help`` are.
 """
@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 TARGET = 1.5
-HEAVY = ("numpy", "sklearn", "langfuse", "httpx")
+HEAVY = ("numpy", "sklearn", "langfuse", "httpx", "pydantic", "ray")
 RMG = str(Path(sys.executable).with_name("rmg"))
 BASELINE = (
     "import click, pluggy\n"

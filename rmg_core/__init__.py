@@ -1,9 +1,11 @@
 """rmg: evaluate LLM traces with pluggable graders, aggregators, sources and sinks.
 
 This package is the core: the contracts and the runtime.  It imports no
-plugin and no heavy library (numpy, scikit-learn, langfuse, httpx), so
-``import rmg_core`` and ``rmg --help`` stay fast.  Everything a plugin or a
-documented example needs is exported here; the modules behind it are private
+plugin and no heavy library (numpy, scikit-learn, langfuse, httpx), and
+exports lazily: a name's module, and pydantic with it, is imported when the
+name is first used, so ``import rmg_core`` and ``rmg --help`` stay fast.
+Everything a plugin or a documented example needs is exported here; the
+modules behind it are private
 (except ``rmg_core.cli``, the command shell).  Helpers a plugin may use but the
 core does not (atomic output files, bounded HTTP, URL redaction, sampling) are
 in the plugin author's kit, ``rmg_kit``.
@@ -11,32 +13,60 @@ in the plugin author's kit, ``rmg_kit``.
 
 from __future__ import annotations
 
+from importlib import import_module as _import_module
 from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
-from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, RawTrace, case_from_mapping
-from .components import Aggregator, Component, Executor, Grader, Settings, Sink, Source, fingerprint, settings_error
-from .config import (
-    ComponentConfig, Components, EvalConfig, assemble_config, build_aggregator, build_components,
-    build_grader, build_sink, build_source, expand_env, load_config, parse_config, read_toml,
-)
-from .errors import EXIT_CONFIG, ConfigError, OutputError, PluginError, RmgError, SinkError, SourceError, usage_exit
 from .hookspecs import hookimpl, hookspec
-from .paths import MISSING, get_path, lookup_field
-from .observers import RunContext, RunObserver
-from .pipeline import ChunkObserver, close_run, records_for, run_evaluation
-from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
-from .printable import printable
-from .records import ScoreColumn, ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
-from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
-from .mapper import HintStyle, mapping_hint
-from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
-from .summary import RunSummary, ScoreStats, SinkTally
-from .text import MAX_NESTING, answer_text, question_text, to_text, too_deep
+from .printable import printable  # not lazy: importing the module `printable` would shadow the function
 
-try:
-    __version__ = _metadata.version("rmg")
-except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+if TYPE_CHECKING:  # type checkers see every export; at run time each is imported on first use (`__getattr__`)
+    from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, RawTrace, case_from_mapping
+    from .components import Aggregator, Component, Executor, Grader, Settings, Sink, Source, fingerprint, settings_error
+    from .config import (ComponentConfig, Components, EvalConfig, assemble_config, build_aggregator, build_components,
+                         build_grader, build_sink, build_source, expand_env, load_config, parse_config, read_toml)
+    from .errors import EXIT_CONFIG, ConfigError, OutputError, PluginError, RmgError, SinkError, SourceError, usage_exit
+    from .paths import MISSING, get_path, lookup_field
+    from .observers import RunContext, RunObserver
+    from .pipeline import ChunkObserver, close_run, records_for, run_evaluation
+    from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
+    from .records import ScoreColumn, ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
+    from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
+    from .mapper import HintStyle, mapping_hint
+    from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
+    from .summary import RunSummary, ScoreStats, SinkTally
+    from .text import MAX_NESTING, answer_text, question_text, to_text, too_deep
+
+# Why lazy (PEP 562): pydantic alone costs more than ``rmg --help``'s whole budget (issue 15), so a name
+# is imported from its module when first used; the list above and this table must name the same things.
+_LAZY = {name: module for module, names in {
+    "cases": "DEFAULT_REFERENCE_KEYS CaseError EvalCase RawTrace case_from_mapping", "observers": "RunContext RunObserver",
+    "components": "Aggregator Component Executor Grader Settings Sink Source fingerprint settings_error",
+    "config": "ComponentConfig Components EvalConfig assemble_config build_aggregator build_components build_grader "
+              "build_sink build_source expand_env load_config parse_config read_toml",
+    "errors": "EXIT_CONFIG ConfigError OutputError PluginError RmgError SinkError SourceError usage_exit",
+    "pipeline": "ChunkObserver close_run records_for run_evaluation", "paths": "MISSING get_path lookup_field",
+    "plugin_manager": "ENTRY_POINT_GROUP KINDS PluginHost PluginInfo load_plugins", "mapper": "HintStyle mapping_hint",
+    "records": "ScoreColumn ScoreRecord WriteFailure WriteReport record_from_result score_id",
+    "results": "RESULT_TYPES GraderError GraderRank GraderResult GraderScore check_result",
+    "runner": "AGGREGATED_PREFIX GradingRunner RunResults run_sync", "summary": "RunSummary ScoreStats SinkTally",
+    "text": "MAX_NESTING answer_text question_text to_text too_deep",
+}.items() for name in names.split()}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        try:
+            value = _metadata.version("rmg")
+        except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
+            value = "0+unknown"
+    elif name in _LAZY:
+        value = getattr(_import_module(f".{_LAZY[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value
+
 
 __all__ = [
     "OutputError", "printable",

@@ -13,7 +13,6 @@ gate's 3), and 1 outranks them.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import logging
@@ -21,16 +20,19 @@ import os
 import signal
 import sys
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
-from . import __version__
-from .config import EvalConfig, assemble_config, build_components
 from .errors import EXIT_CONFIG, RmgError, usage_exit
 from .observers import RunContext, RunObserver, worst_exit
 from .plugin_manager import PluginHost, load_plugins
 from .printable import printable
+
+if TYPE_CHECKING:  # imported by `rmg eval` only: `config` needs pydantic, which `rmg --help` must not load
+    import asyncio
+
+    from .config import EvalConfig
 
 
 class _Group(click.Group):
@@ -53,7 +55,7 @@ def _host(ctx: click.Context) -> PluginHost:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="rmg")
+@click.version_option(None, "--version", package_name="rmg", prog_name="rmg")  # read from the metadata when asked
 def cli() -> None:
     """Grade LLM traces with pluggable graders and write the scores where you need them.
 
@@ -116,6 +118,9 @@ async def _run(host: PluginHost, config: EvalConfig, options: dict[str, Any], qu
                inputs: list[tuple[str, str]], workers: Optional[int] = None) -> tuple[Any, list[RunObserver], RunContext]:
     """Build the components and the run's observers, run the pipeline (here or on an executor);
     return the summary, observers and context."""
+    import asyncio
+
+    from .config import build_components
     from .pipeline import run_evaluation
 
     built = build_components(host, config)
@@ -151,6 +156,8 @@ def _stop_on_sigterm(task: Optional["asyncio.Task[Any]"]) -> None:
 
     A second SIGTERM kills at once: the handler is removed after the first.
     """
+    import asyncio
+
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
@@ -164,7 +171,33 @@ def _stop_on_sigterm(task: Optional["asyncio.Task[Any]"]) -> None:
         pass  # Windows, or not the main thread: SIGTERM keeps its default
 
 
-@cli.command("eval")
+class _EvalCommand(click.Command):
+    """``rmg eval``, whose run observers' options join its own when first asked for (parsing, help), not
+    when the shell is built: so ``rmg --help`` and ``rmg plugins`` import no observer, nor what it imports."""
+
+    host: Optional[PluginHost] = None
+
+    @property  # type: ignore[override]
+    def params(self) -> list[click.Parameter]:
+        if self.host is not None:
+            host, self.host = self.host, None
+            taken = {opt for param in self._params for opt in getattr(param, "opts", ())}
+            for observer in host.observer_classes():
+                for param in observer.options:
+                    clash = taken.intersection(getattr(param, "opts", ()))
+                    if clash:
+                        host.warn(f"run observer {observer.name!r}: option {', '.join(sorted(clash))} is taken; it is left out")
+                        continue
+                    taken.update(getattr(param, "opts", ()))
+                    self._params.append(param)
+        return self._params
+
+    @params.setter
+    def params(self, value: list[click.Parameter]) -> None:
+        self._params = value
+
+
+@cli.command("eval", cls=_EvalCommand)
 @click.argument("path", required=False)
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file.")
 @click.option("--source", help="Read traces with this source plugin (instead of PATH).")
@@ -196,6 +229,10 @@ def eval_command(
       rmg eval --source langfuse -g similarity -g relevance -a weighted_sum --sink langfuse
       rmg eval traces.jsonl -g relevance --fail-under relevance=0.6 --report report.html
     """
+    import asyncio
+
+    from .config import assemble_config
+
     host = _host(ctx)
     try:
         config = assemble_config(
@@ -233,15 +270,7 @@ def build_cli(host: PluginHost) -> click.Group:
     group.commands["plugins"] = plugins_group
     run_eval = copy.copy(eval_command)
     run_eval.params = list(eval_command.params)
-    taken = {opt for param in run_eval.params for opt in getattr(param, "opts", ())}
-    for observer in host.observer_classes():
-        for param in observer.options:
-            clash = taken.intersection(getattr(param, "opts", ()))
-            if clash:
-                host.warn(f"run observer {observer.name!r}: option {', '.join(sorted(clash))} is taken; it is left out")
-                continue
-            taken.update(getattr(param, "opts", ()))
-            run_eval.params.append(param)
+    run_eval.host = host  # type: ignore[attr-defined]  # its observers' options are added on first use
     group.commands["eval"] = run_eval
     host.add_commands(group)
     return group

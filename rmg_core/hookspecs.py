@@ -3,6 +3,12 @@
 A plugin module decorates functions with ``rmg_core.hookimpl``; an
 implementation may take fewer arguments than the spec, so a spec can grow
 without breaking plugins.  docs/hooks.md has an example under each hook.
+
+Every ``register`` below also takes a name and a lazy reference instead of
+the class: ``register("keyword", "my_plugin.grader:KeywordGrader")`` (or a
+function taking no arguments that returns the class).  rmg imports it when a
+run first asks for that name, so ``rmg --help`` and ``rmg plugins`` import
+no component.
 """
 
 from __future__ import annotations

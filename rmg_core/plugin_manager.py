@@ -11,35 +11,58 @@ it and its distribution, so every command keeps working.  Environment:
 
 Plugins left out by the first two are kept in `PluginHost.hidden`, so
 ``rmg plugins`` and the "unknown grader" errors can say what hid them.
+
+A registration hook's ``register`` takes a class, or a name and a lazy
+reference (``register("keyword", "my_plugin.grader:KeywordGrader")`` or a
+zero-argument function returning the class): the class is imported when a
+run first asks for it, so ``rmg --help`` and ``rmg plugins`` import no
+component (nor pydantic, which every component's settings need).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from typing import Any, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
 
 import pluggy
 
 from . import hookspecs
-from .components import Aggregator, Component, Executor, Grader, Sink, Source
 from .errors import ConfigError, PluginError
-from .observers import RunObserver
+
+if TYPE_CHECKING:
+    from .components import Component
+    from .observers import RunObserver
 
 ENTRY_POINT_GROUP = "rmg"
 log = logging.getLogger("rmg.plugins")
 
-#: kind -> (registration hook, base class every registered class must extend)
-KINDS: dict[str, tuple[str, type]] = {
-    "grader": ("register_graders", Grader),
-    "aggregator": ("register_aggregators", Aggregator),
-    "source": ("register_sources", Source),
-    "sink": ("register_sinks", Sink),
-    "observer": ("register_run_observers", RunObserver),
-    "executor": ("register_executors", Executor),
+#: kind -> (registration hook, the base class every registered class must extend: ``module:name`` in rmg_core).
+_KINDS = {
+    "grader": ("register_graders", "components:Grader"), "aggregator": ("register_aggregators", "components:Aggregator"),
+    "source": ("register_sources", "components:Source"), "sink": ("register_sinks", "components:Sink"),
+    "observer": ("register_run_observers", "observers:RunObserver"), "executor": ("register_executors", "components:Executor"),
 }
+#: What ``register`` takes after a name: the class, ``"module:attribute"``, or a function returning the class.
+Reference = Union[type, str, Callable[[], type]]
+
+
+def _import(reference: str) -> Any:
+    """What ``"module:attribute"`` names, read as an entry point's value is."""
+    return metadata.EntryPoint(name="", value=reference, group="").load()
+
+
+def _base(kind: str) -> type:
+    # Imported when a class is checked, not at start-up: `components` needs pydantic.
+    return _import(f"{__package__}.{_KINDS[kind][1]}")  # type: ignore[no-any-return]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KINDS":  # kind -> (registration hook, base class); built on first use, as the bases import pydantic
+        return {kind: (hook, _base(kind)) for kind, (hook, _) in _KINDS.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -59,20 +82,24 @@ class PluginInfo:
         return f"plugin {self.name!r}{dist}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "distribution": self.distribution,
-            "version": self.version,
-            "module": self.module,
-            "registered": self.registered,
-            "problem": self.problem,
-        }
+        return asdict(self)  # every field, in order: what `rmg plugins --json` shows of a plugin
 
 
 @dataclass
 class _Entry:
-    cls: type
+    target: Reference
     plugin: PluginInfo
+
+
+def _checked(kind: str, name: Optional[str], cls: Any, where: str) -> type[Component]:
+    """``cls`` if it is a class of ``kind`` named ``name`` (any name when None); a `PluginError` saying which not."""
+    base = _base(kind)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise PluginError(f"{where} registered {cls!r}, which is not a {base.__name__} subclass")
+    if not cls.name or (name is not None and cls.name != name):
+        raise PluginError(f"{where} registered {cls.__name__} as {name!r} but its `name` is {cls.name!r}"
+                          if cls.name else f"{where} registered {cls.__name__} without a `name`")
+    return cls
 
 
 def _names(value: Optional[str]) -> Optional[set[str]]:
@@ -95,8 +122,8 @@ class PluginHost:
         self.warnings: list[str] = []
         #: Problems found in strict mode, raised together once loading ends.
         self.strict_problems: list[str] = []
-        self._components: dict[str, dict[str, _Entry]] = {kind: {} for kind in KINDS}
-        self._conflicts: dict[str, dict[str, list[PluginInfo]]] = {kind: {} for kind in KINDS}
+        self._components: dict[str, dict[str, _Entry]] = {kind: {} for kind in _KINDS}
+        self._conflicts: dict[str, dict[str, list[PluginInfo]]] = {kind: {} for kind in _KINDS}
 
     # -- loading -----------------------------------------------------------
     def _problem(self, info: PluginInfo, message: str) -> None:
@@ -134,41 +161,45 @@ class PluginHost:
             self.pm.unregister(plugin)
             self._problem(info, f"implements a hook rmg does not have: {exc}")
             return False
-        collected: dict[str, list[type[Component]]] = {}
+        collected: dict[str, list[tuple[str, Reference]]] = {}
         try:
-            for kind, (hook_name, base) in KINDS.items():
+            for kind, (hook_name, _) in _KINDS.items():
                 for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                     if impl.plugin is not plugin:
                         continue
-                    found: list[type[Component]] = []
-                    impl.function(**{a: found.append for a in impl.argnames})
-                    for cls in found:
-                        if not (isinstance(cls, type) and issubclass(cls, base)):
-                            raise PluginError(f"{hook_name} registered {cls!r}, which is not a {base.__name__} subclass")
-                        if not cls.name:
-                            raise PluginError(f"{hook_name} registered {cls.__name__} without a `name`")
+                    found: list[tuple[str, Reference]] = []
+
+                    def register(component: Any, target: Any = None, kind: str = kind, hook: str = hook_name) -> None:
+                        if target is None:  # register(TheClass): checked now (its module is imported anyway)
+                            component, target = _checked(kind, None, component, hook).name, component
+                        elif not (isinstance(component, str) and component and (callable(target) or isinstance(target, str) and ":" in target)):
+                            raise PluginError(f"{hook} got register({component!r}, {target!r}); use register(TheClass), "
+                                              f"register(name, 'module:Class') or register(name, function_returning_the_class)")
+                        found.append((component, _checked(kind, component, target, hook) if isinstance(target, type) else target))
+
+                    impl.function(**{a: register for a in impl.argnames})
                     collected[kind] = found
         except Exception as exc:
             self.pm.unregister(plugin)
             self._problem(info, f"registration failed: {type(exc).__name__}: {exc}")
             return False
-        for kind, classes in collected.items():
-            for cls in classes:
-                self._put(kind, cls, info)
-        info.registered = {k: [c.name for c in v] for k, v in collected.items() if v}
+        for kind, entries in collected.items():
+            for name, target in entries:
+                self._put(kind, name, target, info)
+        info.registered = {k: [name for name, _ in v] for k, v in collected.items() if v}
         self.plugins.append(info)
         return True
 
-    def _put(self, kind: str, cls: type[Component], info: PluginInfo) -> None:
+    def _put(self, kind: str, name: str, target: Reference, info: PluginInfo) -> None:
         table = self._components[kind]
-        other = table.get(cls.name)
-        if other is None and cls.name not in self._conflicts[kind]:
-            table[cls.name] = _Entry(cls, info)
+        other = table.get(name)
+        if other is None and name not in self._conflicts[kind]:
+            table[name] = _Entry(target, info)
             return
-        owners = self._conflicts[kind].setdefault(cls.name, [other.plugin] if other else [])
+        owners = self._conflicts[kind].setdefault(name, [other.plugin] if other else [])
         owners.append(info)
-        table.pop(cls.name, None)
-        message = self._conflict_message(kind, cls.name)
+        table.pop(name, None)
+        message = self._conflict_message(kind, name)
         if self.strict:
             self.strict_problems.append(message)
             return
@@ -176,10 +207,7 @@ class PluginHost:
 
     def _conflict_message(self, kind: str, name: str) -> str:
         owners = " and ".join(p.label for p in self._conflicts[kind][name])
-        return (
-            f"{kind} name {name!r} is registered by both {owners}; "
-            f"disable one with RMG_DISABLE_PLUGINS=<plugin name>"
-        )
+        return f"{kind} name {name!r} is registered by both {owners}; disable one with RMG_DISABLE_PLUGINS=<plugin name>"
 
     # -- lookup ------------------------------------------------------------
     def names(self, kind: str) -> list[str]:
@@ -193,13 +221,18 @@ class PluginHost:
         entry = self._components[kind].get(name)
         if entry is None:
             known = ", ".join(self.names(kind)) or "(none installed)"
-            hint = ""
-            for info in self.skipped:
-                hint += f"; note: {info.label} was skipped ({info.problem})"
-            if self.hidden:
-                hint += f"; note: {self.hidden_note()}"
+            hint = "".join(f"; note: {info.label} was skipped ({info.problem})" for info in self.skipped)
+            hint += f"; note: {self.hidden_note()}" if self.hidden else ""
             raise ConfigError(f"unknown {kind} {name!r}; installed {kind}s: {known}{hint}")
-        return entry.cls
+        if not isinstance(entry.target, type):  # a lazy reference: imported now, once
+            where = f"{entry.plugin.label} ({kind} {name!r} from {entry.target!r})"
+            try:
+                loaded = _import(entry.target) if isinstance(entry.target, str) else entry.target()
+            except Exception as exc:
+                raise PluginError(f"{where} failed to load: {type(exc).__name__}: {exc}; reinstall the plugin, "
+                                  f"or leave it out with RMG_DISABLE_PLUGINS={entry.plugin.name}") from exc
+            entry.target = _checked(kind, name, loaded, where)
+        return entry.target
 
     def hidden_note(self) -> str:
         """Which plugins the environment left out, and by which variable."""
@@ -209,8 +242,14 @@ class PluginHost:
         return "; ".join(f"{reason} left out plugin(s) {', '.join(names)}" for reason, names in by_reason.items())
 
     def observer_classes(self) -> list[type[RunObserver]]:
-        """The registered run observers, in name order."""
-        return [self._components["observer"][name].cls for name in self.names("observer")]  # type: ignore[misc]
+        """The registered run observers, in name order; one that fails to load is left out with a warning."""
+        found = []
+        for name in self.names("observer"):
+            try:
+                found.append(self.get("observer", name))
+            except PluginError as exc:
+                self.warn(str(exc))
+        return found  # type: ignore[return-value]
 
     def as_dict(self) -> dict[str, Any]:
         """What ``rmg plugins --json`` prints."""
@@ -218,7 +257,7 @@ class PluginHost:
             "plugins": [p.as_dict() for p in self.plugins],
             "skipped": [p.as_dict() for p in self.skipped],
             "disabled": [p.as_dict() for p in self.hidden],
-            "components": {kind: {name: self.plugin_of(kind, name).name for name in self.names(kind)} for kind in KINDS},
+            "components": {kind: {name: self.plugin_of(kind, name).name for name in self.names(kind)} for kind in _KINDS},
             "warnings": self.warnings,
         }
 
@@ -237,12 +276,8 @@ class PluginHost:
 
 def _entry_point_info(ep: metadata.EntryPoint) -> PluginInfo:
     dist = getattr(ep, "dist", None)
-    return PluginInfo(
-        name=ep.name,
-        distribution=dist.metadata["Name"] if dist is not None else "",
-        version=dist.version if dist is not None else "",
-        module=ep.value,
-    )
+    distribution, version = (dist.metadata["Name"], dist.version) if dist is not None else ("", "")
+    return PluginInfo(name=ep.name, distribution=distribution, version=version, module=ep.value)
 
 
 def load_plugins(

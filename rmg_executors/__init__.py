@@ -9,10 +9,24 @@ so that each unit's records are written once, whatever the engine retried.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rmg_core import hookimpl
 
-from .base import UnitExecutor, UnitOutcome, UnitSettings, run_spec
-from .units import RunSpec, UnitResult, WorkerMismatch, WorkUnit, grade_unit
+if TYPE_CHECKING:
+    from .base import UnitExecutor, UnitOutcome, UnitSettings, run_spec
+    from .units import RunSpec, UnitResult, WorkerMismatch, WorkUnit, grade_unit
+
+_LAZY = {**dict.fromkeys(("UnitExecutor", "UnitOutcome", "UnitSettings", "run_spec"), "base"),
+         **dict.fromkeys(("RunSpec", "UnitResult", "WorkerMismatch", "WorkUnit", "grade_unit"), "units")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:  # imported on first use: `rmg --help` must not import an executor (nor pydantic)
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["RunSpec", "UnitExecutor", "UnitOutcome", "UnitResult", "UnitSettings", "WorkUnit", "WorkerMismatch", "grade_unit",
            "run_spec"]
@@ -20,7 +34,5 @@ __all__ = ["RunSpec", "UnitExecutor", "UnitOutcome", "UnitResult", "UnitSettings
 
 @hookimpl
 def register_executors(register):  # type: ignore[no-untyped-def]
-    from .processes import LocalExecutor, ProcessExecutor
-
-    register(LocalExecutor)
-    register(ProcessExecutor)
+    register("local", "rmg_executors.processes:LocalExecutor")  # imported when a run considers them
+    register("processes", "rmg_executors.processes:ProcessExecutor")

@@ -23,9 +23,7 @@ from rmg_core import hookimpl
 @hookimpl
 def register_run_observers(register: Callable[[type], None]) -> None:
     """The ``rmg eval`` options that choose and map traces."""
-    from .observer import IntakeObserver
-
-    register(IntakeObserver)
+    register("intake", "rmg_intake.observer:IntakeObserver")  # imported when `rmg eval` is parsed
 
 
 @hookimpl

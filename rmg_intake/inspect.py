@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
-from rmg_core import (
-    MISSING, CaseError, EvalCase, PluginHost, RmgError, assemble_config, build_components, lookup_field, usage_exit,
-)
+from rmg_core import MISSING, PluginHost, RmgError, lookup_field, usage_exit
 
-from .intake import Intake, Selection, parse_assignments, printable
+if TYPE_CHECKING:  # imported when the command runs: they need pydantic, which `rmg --help` must not load
+    from rmg_core import CaseError, EvalCase
+
+    from .intake import Intake
 
 _SHOW = 160
 
 
 def _show(value: Any) -> str:
+    from .intake import printable
+
     if value is MISSING:
         return "(missing)"
     if value is None:
@@ -34,6 +36,8 @@ def grader_view(item: dict[str, Any], fields: tuple[str, ...], mapping: Optional
 
 
 async def _first_cases(intake: Intake, n: int) -> tuple[list[EvalCase], list[CaseError]]:
+    from rmg_core import CaseError
+
     cases: list[EvalCase] = []
     errors: list[CaseError] = []
     try:
@@ -72,6 +76,12 @@ def inspect_command(
       rmg inspect data.json --map prediction=output.choices.0.message.content -g similarity
       rmg inspect -c eval.toml
     """
+    from rmg_core import assemble_config, build_components
+
+    import asyncio
+
+    from .intake import Intake, Selection, parse_assignments, printable
+
     host = ctx.find_root().obj
     assert isinstance(host, PluginHost)
     if not graders and not config_file:

@@ -24,7 +24,6 @@ from typing import Iterator, Optional
 import click
 
 from rmg_core import ENTRY_POINT_GROUP, ConfigError, PluginHost
-from rmg_core import KINDS as PLUGIN_KINDS
 
 #: kind -> (module file the component lives in, class name suffix)
 KINDS: dict[str, tuple[str, str]] = {"grader": ("grader", "Grader"), "sink": ("sink", "Sink")}
@@ -85,6 +84,8 @@ def refuse_shadowing(names: dict[str, str], host: Optional[PluginHost] = None) -
     if any(ep.name == name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)):
         problems.append(f"an installed plugin is already called {name!r}")
     if host is not None:
+        from rmg_core import KINDS as PLUGIN_KINDS  # not at start-up: building KINDS imports the component bases
+
         problems += [f"{kind} {name!r} already exists (from plugin {host.plugin_of(kind, name).name!r})"
                      for kind in PLUGIN_KINDS if name in host.names(kind)]
     if problems:

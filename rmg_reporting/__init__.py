@@ -24,9 +24,7 @@ from rmg_core import hookimpl
 
 @hookimpl
 def register_run_observers(register: Callable[[type], None]) -> None:
-    from .observer import ReportingObserver
-
-    register(ReportingObserver)
+    register("reporting", "rmg_reporting.observer:ReportingObserver")  # imported when `rmg eval` is parsed
 
 
 @hookimpl

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -100,6 +99,8 @@ def worker_command(
     log = CycleLog(sys.stderr, log_format, quiet)
     try:
         worker = Worker(components, settings, state, chunk_size=config.run.chunk_size, log=log)
+        import asyncio  # here, not at start-up: it costs `rmg --help` a third of its time
+
         code = asyncio.run(worker.run(once=once))
     finally:
         state.close()

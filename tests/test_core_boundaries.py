@@ -9,7 +9,9 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-HEAVY = ("numpy", "sklearn", "langfuse", "scipy", "httpx", "sacrebleu", "nltk", "rapidfuzz", "rouge_score")
+# pydantic too: importing it alone costs more than `import click, pluggy` and the entry points (issue 15),
+# so components (whose settings are pydantic models) load when a run first asks for them.
+HEAVY = ("numpy", "sklearn", "langfuse", "scipy", "httpx", "sacrebleu", "nltk", "rapidfuzz", "rouge_score", "pydantic", "ray")
 
 
 

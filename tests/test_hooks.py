@@ -57,6 +57,33 @@ def test_hook_register_graders(tmp_path: Path) -> None:
     assert scores(out) == {("a", "keyword"): 1.0, ("b", "keyword"): 0.0}
 
 
+def test_lazy_reference_example_imports_the_grader_only_when_a_run_uses_it(tmp_path: Path, monkeypatch: Any) -> None:
+    """docs/hooks.md, "Registering without importing": its package, with the grader of the register_graders section."""
+    import importlib
+    from importlib import metadata
+    import sys
+
+    text = (ROOT / "docs" / "hooks.md").read_text(encoding="utf-8")
+    lazy = re.findall(r"```python\n(.*?)```", text.split("### Registering without importing", 1)[1].split("\n## ", 1)[0], flags=re.S)
+    package = tmp_path / "my_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text(lazy[-1], encoding="utf-8")
+    (package / "grader.py").write_text(re.findall(r"```python\n(.*?)```", text.split("## register_graders\n", 1)[1], flags=re.S)[1],
+                                       encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("my_plugin", "my_plugin.grader"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    host = load_plugins(environ={}, entry_points=[], plugins=[("my_plugin", importlib.import_module("my_plugin"))], strict=True)
+    listed = CliRunner().invoke(build_cli(host), ["plugins"], obj=host)
+    assert "graders:     keyword" in listed.output and "my_plugin.grader" not in sys.modules
+    out = tmp_path / "s.jsonl"
+    eps = [ep for ep in metadata.entry_points(group="rmg") if ep.name == "local"]
+    host = load_plugins(environ={}, entry_points=eps, plugins=[("my_plugin", sys.modules["my_plugin"])], strict=True)
+    result = CliRunner().invoke(build_cli(host), ["eval", str(traces(tmp_path)), "-g", "keyword", "-o", str(out), "-q"], obj=host)
+    assert result.exit_code == 0, result.output
+    assert scores(out) == {("a", "keyword"): 1.0, ("b", "keyword"): 0.0} and "my_plugin.grader" in sys.modules
+
+
 def test_hook_register_aggregators(tmp_path: Path) -> None:
     out = tmp_path / "s.jsonl"
     _, result = run("register_aggregators", "eval", str(traces(tmp_path)), "-g", "similarity", "-g", "relevance", "-a", "minimum", "-o", str(out), "-q")
@@ -111,3 +138,22 @@ def test_an_observer_option_is_added_only_to_the_shell_built_for_its_host(tmp_pa
     bare = load_plugins(environ={}, entry_points=[])
     result = CliRunner().invoke(build_cli(bare), ["eval", "--help"], obj=bare)
     assert "--count-below" not in result.output
+
+
+def test_plugin_guide_package_registers_its_grader_lazily(tmp_path: Path, monkeypatch: Any) -> None:
+    """docs/plugins.md, "A grader in three files": `rmg plugins` lists keyword without importing its module."""
+    import importlib
+    import sys
+
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8").split("## A grader in three files", 1)[1]
+    init, grader = re.findall(r"```python\n(.*?)```", text, flags=re.S)[:2]
+    (tmp_path / "rmg_keyword").mkdir()
+    (tmp_path / "rmg_keyword" / "__init__.py").write_text(init, encoding="utf-8")
+    (tmp_path / "rmg_keyword" / "grader.py").write_text(grader, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("rmg_keyword", "rmg_keyword.grader"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    host = load_plugins(environ={}, entry_points=[], plugins=[("keyword", importlib.import_module("rmg_keyword"))], strict=True)
+    listed = CliRunner().invoke(build_cli(host), ["plugins"], obj=host)
+    assert "graders:     keyword" in listed.output and "rmg_keyword.grader" not in sys.modules
+    assert host.get("grader", "keyword").__module__ == "rmg_keyword.grader"

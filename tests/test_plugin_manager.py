@@ -129,3 +129,86 @@ def test_builtin_plugins_found_through_entry_points() -> None:
     for name in ("local", "similarity", "relevance", "weighted_sum", "langfuse"):
         assert found[name].distribution == "rmg", name
     assert "local" in host.names("source") and "local" in host.names("sink")
+
+
+# -- lazy references: register(name, "module:Class") or register(name, loader) ------------------------
+_LAZY_GRADER = '''
+from rmg_core import Grader, GraderScore, RunObserver
+
+class Exact(Grader):
+    name = "exact"
+    required_fields = ("prediction",)
+
+    async def aevaluate(self, prediction):
+        return GraderScore(score=1.0)
+
+class Misnamed(Exact):
+    name = "other"
+
+class Watcher(RunObserver):
+    name = "watcher"
+'''
+
+
+@pytest.fixture
+def lazy_module(tmp_path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A real module file on sys.path that nothing has imported yet."""
+    (tmp_path / "rmg_test_lazy_target.py").write_text(_LAZY_GRADER, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "rmg_test_lazy_target", raising=False)
+    return "rmg_test_lazy_target"
+
+
+def test_a_lazy_reference_is_imported_on_first_use_only(fake_modules, lazy_module) -> None:
+    @hookimpl
+    def register_graders(register):  # type: ignore[no-untyped-def]
+        register("exact", f"{lazy_module}:Exact")
+        register("by_loader", lambda: sys.modules[lazy_module].Exact)  # a loader is called on first use too
+
+    host = load_plugins(environ={}, entry_points=fake_modules(lazy=_module("rmg_test_lazy", register_graders=register_graders)))
+    assert host.names("grader") == ["by_loader", "exact"] and host.plugins[0].registered == {"grader": ["exact", "by_loader"]}
+    assert lazy_module not in sys.modules  # `rmg plugins` and `rmg --help` stop here
+    cls = host.get("grader", "exact")
+    assert cls.__name__ == "Exact" and host.get("grader", "exact") is cls and lazy_module in sys.modules
+    # The loader returns a class named "exact", registered as "by_loader": a mismatch named at first use.
+    with pytest.raises(PluginError, match=r"plugin 'lazy'.*'by_loader'.*its `name` is 'exact'"):
+        host.get("grader", "by_loader")
+
+
+def test_a_lazy_reference_that_fails_names_the_plugin_and_the_fix(fake_modules, lazy_module) -> None:
+    @hookimpl
+    def register_graders(register):  # type: ignore[no-untyped-def]
+        register("missing", "rmg_test_no_such_module:Grader")
+        register("other", f"{lazy_module}:Misnamed")
+        register("watcher", f"{lazy_module}:Watcher")  # an observer, registered as a grader
+
+    @hookimpl
+    def register_run_observers(register):  # type: ignore[no-untyped-def]
+        register("gone", f"{lazy_module}:NoSuchObserver")
+        register("watcher", f"{lazy_module}:Watcher")
+
+    plugin = _module("rmg_test_lazy_bad", register_graders=register_graders, register_run_observers=register_run_observers)
+    host = load_plugins(environ={}, entry_points=fake_modules(lazy=plugin))
+    with pytest.raises(PluginError, match=r"plugin 'lazy'.*'missing'.*ModuleNotFoundError.*RMG_DISABLE_PLUGINS=lazy"):
+        host.get("grader", "missing")
+    assert host.get("grader", "other").name == "other"  # its own `name` agrees: fine
+    with pytest.raises(PluginError, match="not a Grader subclass"):
+        host.get("grader", "watcher")
+    # A run observer that cannot load is left out of `rmg eval` with a warning; the others stay.
+    assert [o.name for o in host.observer_classes()] == ["watcher"]
+    assert any("'gone'" in w and "AttributeError" in w for w in host.warnings)
+
+
+def test_a_malformed_registration_skips_the_plugin(fake_modules) -> None:
+    @hookimpl
+    def register_graders(register):  # type: ignore[no-untyped-def]
+        register("exact", "no_colon_here")
+
+    host = load_plugins(environ={}, entry_points=fake_modules(bad=_module("rmg_test_malformed", register_graders=register_graders)))
+    assert host.names("grader") == [] and "register(name, 'module:Class')" in host.warnings[0]
+
+
+def test_kinds_still_maps_each_kind_to_its_hook_and_base_class() -> None:
+    from rmg_core import KINDS, Grader, RunObserver
+
+    assert KINDS["grader"] == ("register_graders", Grader) and KINDS["observer"] == ("register_run_observers", RunObserver)

@@ -161,6 +161,7 @@ def test_through_the_runner() -> None:
 def test_registered_through_the_hook() -> None:
     host = load_plugins(environ={"RMG_LOAD_PLUGINS": "weighted_sum"})
     assert host.get("aggregator", "weighted_sum") is WeightedSumAggregator
-    registered: list[type] = []
-    rmg_weighted_sum.register_aggregators(registered.append)
-    assert registered == [WeightedSumAggregator]
+    registered: list[tuple[object, ...]] = []
+    rmg_weighted_sum.register_aggregators(lambda *args: registered.append(args))
+    # By reference: `rmg --help` does not import the aggregator (nor pydantic).
+    assert registered == [("weighted_sum", "rmg_weighted_sum.aggregator:WeightedSumAggregator")]

@@ -34,13 +34,9 @@ def __getattr__(name: str) -> Any:
 
 @hookimpl
 def register_sources(register):  # type: ignore[no-untyped-def]
-    from .source import LangfuseSource
-
-    register(LangfuseSource)
+    register("langfuse", "rmg_langfuse.source:LangfuseSource")  # imported when a run uses it
 
 
 @hookimpl
 def register_sinks(register):  # type: ignore[no-untyped-def]
-    from .sink import LangfuseSink
-
-    register(LangfuseSink)
+    register("langfuse", "rmg_langfuse.sink:LangfuseSink")

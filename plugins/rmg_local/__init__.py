@@ -7,13 +7,9 @@ from rmg_core import hookimpl
 
 @hookimpl
 def register_sources(register):  # type: ignore[no-untyped-def]
-    from .source import LocalFileSource
-
-    register(LocalFileSource)
+    register("local", "rmg_local.source:LocalFileSource")  # imported when a run uses it
 
 
 @hookimpl
 def register_sinks(register):  # type: ignore[no-untyped-def]
-    from .sink import LocalFileSink
-
-    register(LocalFileSink)
+    register("local", "rmg_local.sink:LocalFileSink")

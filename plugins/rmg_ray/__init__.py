@@ -11,6 +11,4 @@ from rmg_core import hookimpl
 
 @hookimpl
 def register_executors(register):  # type: ignore[no-untyped-def]
-    from .executor import RayExecutor
-
-    register(RayExecutor)
+    register("ray", "rmg_ray.executor:RayExecutor")  # imported when a run considers it

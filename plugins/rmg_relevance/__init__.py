@@ -8,15 +8,26 @@ registering this plugin costs nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmg_core import hookimpl
 
-from .grader import RelevanceGrader
+if TYPE_CHECKING:
+    from .grader import RelevanceGrader
+
+_LAZY = {"RelevanceGrader": "grader"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:  # imported on first use: `rmg --help` must not import the grader (nor pydantic)
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["RelevanceGrader"]
 
 
 @hookimpl
 def register_graders(register: Any) -> None:
-    register(RelevanceGrader)
+    register("relevance", "rmg_relevance.grader:RelevanceGrader")
