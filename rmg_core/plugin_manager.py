@@ -274,9 +274,11 @@ class PluginHost:
                 self._problem(info, f"register_commands failed: {type(exc).__name__}: {exc}")
 
 
-def _entry_point_info(ep: metadata.EntryPoint) -> PluginInfo:
+def _entry_point_info(ep: metadata.EntryPoint, dists: dict[int, tuple[str, str]]) -> PluginInfo:
     dist = getattr(ep, "dist", None)
-    distribution, version = (dist.metadata["Name"], dist.version) if dist is not None else ("", "")
+    if dist is not None and id(dist) not in dists:  # one METADATA read per distribution, not two per plugin
+        dists[id(dist)] = ((meta := dist.metadata)["Name"], meta["Version"])
+    distribution, version = dists.get(id(dist), ("", ""))
     return PluginInfo(name=ep.name, distribution=distribution, version=version, module=ep.value)
 
 
@@ -298,14 +300,13 @@ def load_plugins(
         strict = env.get("RMG_STRICT_PLUGINS", "").strip().lower() in ("1", "true", "yes", "on")
     only, blocked = _names(env.get("RMG_LOAD_PLUGINS")), _names(env.get("RMG_DISABLE_PLUGINS")) or set()
     host = PluginHost(strict=strict)
-    if entry_points is None:
-        entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
     seen: set[tuple[str, str]] = set()
-    for ep in entry_points:
+    dists: dict[int, tuple[str, str]] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points:
         if (ep.name, ep.value) in seen:  # the same distribution found twice on sys.path
             continue
         seen.add((ep.name, ep.value))
-        info = _entry_point_info(ep)
+        info = _entry_point_info(ep, dists)
         if ep.name in blocked or (only is not None and ep.name not in only):
             variable = "RMG_DISABLE_PLUGINS" if ep.name in blocked else "RMG_LOAD_PLUGINS"
             info.problem = f"{variable}={env.get(variable, '')}"
