@@ -17,40 +17,39 @@ from importlib import import_module as _import_module
 from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
+# Modules that import no pydantic are imported now; the rest when a name of theirs is first used (below).
+from .errors import EXIT_CONFIG, ConfigError, OutputError, PluginError, RmgError, SinkError, SourceError, usage_exit
 from .hookspecs import hookimpl, hookspec
-from .printable import printable  # not lazy: importing the module `printable` would shadow the function
+from .observers import RunContext, RunObserver
+from .paths import MISSING, get_path, lookup_field
+from .plugin_manager import ENTRY_POINT_GROUP, PluginHost, PluginInfo, load_plugins
+from .printable import printable
+from .text import MAX_NESTING, answer_text, question_text, to_text, too_deep
 
 if TYPE_CHECKING:  # type checkers see every export; at run time each is imported on first use (`__getattr__`)
     from .cases import DEFAULT_REFERENCE_KEYS, CaseError, EvalCase, RawTrace, case_from_mapping
     from .components import Aggregator, Component, Executor, Grader, Settings, Sink, Source, fingerprint, settings_error
     from .config import (ComponentConfig, Components, EvalConfig, assemble_config, build_aggregator, build_components,
                          build_grader, build_sink, build_source, expand_env, load_config, parse_config, read_toml)
-    from .errors import EXIT_CONFIG, ConfigError, OutputError, PluginError, RmgError, SinkError, SourceError, usage_exit
-    from .paths import MISSING, get_path, lookup_field
-    from .observers import RunContext, RunObserver
     from .pipeline import ChunkObserver, close_run, records_for, run_evaluation
-    from .plugin_manager import ENTRY_POINT_GROUP, KINDS, PluginHost, PluginInfo, load_plugins
+    from .plugin_manager import KINDS
     from .records import ScoreColumn, ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
     from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
     from .mapper import HintStyle, mapping_hint
     from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
     from .summary import RunSummary, ScoreStats, SinkTally
-    from .text import MAX_NESTING, answer_text, question_text, to_text, too_deep
 
 # Why lazy (PEP 562): pydantic alone costs more than ``rmg --help``'s whole budget (issue 15), so a name
 # is imported from its module when first used; the list above and this table must name the same things.
 _LAZY = {name: module for module, names in {
-    "cases": "DEFAULT_REFERENCE_KEYS CaseError EvalCase RawTrace case_from_mapping", "observers": "RunContext RunObserver",
+    "cases": "DEFAULT_REFERENCE_KEYS CaseError EvalCase RawTrace case_from_mapping", "plugin_manager": "KINDS",
     "components": "Aggregator Component Executor Grader Settings Sink Source fingerprint settings_error",
     "config": "ComponentConfig Components EvalConfig assemble_config build_aggregator build_components build_grader "
               "build_sink build_source expand_env load_config parse_config read_toml",
-    "errors": "EXIT_CONFIG ConfigError OutputError PluginError RmgError SinkError SourceError usage_exit",
-    "pipeline": "ChunkObserver close_run records_for run_evaluation", "paths": "MISSING get_path lookup_field",
-    "plugin_manager": "ENTRY_POINT_GROUP KINDS PluginHost PluginInfo load_plugins", "mapper": "HintStyle mapping_hint",
+    "pipeline": "ChunkObserver close_run records_for run_evaluation", "mapper": "HintStyle mapping_hint",
     "records": "ScoreColumn ScoreRecord WriteFailure WriteReport record_from_result score_id",
     "results": "RESULT_TYPES GraderError GraderRank GraderResult GraderScore check_result",
     "runner": "AGGREGATED_PREFIX GradingRunner RunResults run_sync", "summary": "RunSummary ScoreStats SinkTally",
-    "text": "MAX_NESTING answer_text question_text to_text too_deep",
 }.items() for name in names.split()}
 
 
