@@ -40,13 +40,8 @@ def records_for(cases: Sequence[EvalCase], results: RunResults, columns: dict[st
     ``columns`` maps each key of ``results`` (a grader's score name, or
     ``aggregated_<name>``) to the `ScoreColumn` its records are built with.
     """
-    trace_ids = [case.id for case in cases]
-    observation_ids = [case.observation_id for case in cases]
-    timestamps = [case.timestamp for case in cases]
-    out: list[ScoreRecord] = []
-    for key, column in results.items():
-        out += columns[key].records(column, trace_ids, observation_ids, timestamps)
-    return out
+    ids = [case.id for case in cases], [case.observation_id for case in cases], [case.timestamp for case in cases]
+    return [record for key, column in results.items() for record in columns[key].records(column, *ids)]
 
 
 async def run_evaluation(

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Literal, Optional, Sequence, Union
+from typing import Any, Callable, Literal, NamedTuple, Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -125,33 +125,52 @@ class ScoreColumn:
     def records(self, results: Sequence[GraderResult], trace_ids: Sequence[str], observation_ids: Sequence[Optional[str]],
                 timestamps: Sequence[Optional[datetime]]) -> list[ScoreRecord]:
         """One record per result, in order; the other sequences are the cases' fields, aligned."""
+        return self.from_columns(ResultColumns.of(results), trace_ids, observation_ids, timestamps)
+
+    def from_columns(self, columns: "ResultColumns", trace_ids: Sequence[str], observation_ids: Sequence[Optional[str]],
+                     timestamps: Sequence[Optional[datetime]]) -> list[ScoreRecord]:
+        """`records` from results already reduced to `ResultColumns` (how executors ship them between processes)."""
         build = _record_builder()
         name, component, plugin, version, fingerprint = self.name, self.component, self.plugin, self.version, self.fingerprint
-        out: list[ScoreRecord] = []
         ids = score_ids(name, trace_ids, observation_ids)
-        for result, trace_id, observation_id, timestamp, sid in zip(results, trace_ids, observation_ids, timestamps, ids):
-            cls = type(result)
-            if cls is GraderScore:
-                kind, value, data_type, comment, error = "score", result.score, "NUMERIC", result.reason, None
-            elif cls is GraderRank:
-                rank = result.rank
-                if isinstance(rank, list):
-                    value, data_type = ",".join(str(r) for r in rank), "CATEGORICAL"
-                else:
-                    value, data_type = rank, "NUMERIC"
-                kind, comment, error = "rank", result.reason, None
-            elif cls is GraderError:
-                kind = "not_applicable" if result.not_applicable else "error"
-                value, data_type, comment, error = None, None, None, result.error
+        return [build({
+            "trace_id": trace_id, "observation_id": observation_id, "name": name, "value": value, "data_type": data_type,
+            "comment": comment, "score_id": sid, "timestamp": timestamp, "kind": kind, "error": error, "component": component,
+            "grader": plugin, "grader_version": version, "config_fingerprint": fingerprint, "metadata": metadata,
+        }) for kind, value, data_type, comment, error, metadata, trace_id, observation_id, timestamp, sid
+            in zip(*columns, trace_ids, observation_ids, timestamps, ids)]
+
+
+class ResultColumns(NamedTuple):
+    """One score name's results as plain lists, one entry per case: what a record holds beyond the case's ids.
+
+    Plain values pickle ~10x cheaper than result objects, so executors send
+    these between processes and build records (`ScoreColumn.from_columns`) where sinks run.
+    """
+
+    kinds: list[str]
+    values: list[Union[float, int, str, None]]
+    data_types: list[Optional[str]]
+    comments: list[Optional[str]]
+    errors: list[Optional[str]]
+    metadata: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, results: Sequence[GraderResult]) -> "ResultColumns":
+        """A `GraderScore` is NUMERIC; an int rank NUMERIC, a listwise one CATEGORICAL ("2,1,3"); an error has no value."""
+        rows = []
+        for r in results:
+            if type(r) is GraderScore:
+                rows.append(("score", r.score, "NUMERIC", r.reason or None, None, r.metadata))
+            elif type(r) is GraderRank:
+                listwise = isinstance(r.rank, list)
+                rows.append(("rank", ",".join(map(str, r.rank)) if listwise else r.rank, "CATEGORICAL" if listwise else "NUMERIC",
+                             r.reason or None, None, r.metadata))
+            elif type(r) is GraderError:
+                rows.append(("not_applicable" if r.not_applicable else "error", None, None, None, r.error, r.metadata))
             else:  # pragma: no cover - the runner only hands out checked results
-                raise TypeError(f"not a grader result: {result!r}")
-            out.append(build({
-                "trace_id": trace_id, "observation_id": observation_id, "name": name, "value": value,
-                "data_type": data_type, "comment": comment or None, "score_id": sid, "timestamp": timestamp,
-                "kind": kind, "error": error, "component": component, "grader": plugin, "grader_version": version,
-                "config_fingerprint": fingerprint, "metadata": result.metadata,
-            }))
-        return out
+                raise TypeError(f"not a grader result: {r!r}")
+        return cls(*map(list, zip(*rows))) if rows else cls([], [], [], [], [], [])
 
 
 _new = object.__new__

@@ -91,7 +91,8 @@ class UnitExecutor(Executor):
         return await run_on_executor(
             self, run_spec(run.config, run.host, self.units), built.source, built.runner, built.sinks,
             unit_cases=self.units.unit_cases, max_in_flight=self.units.max_in_flight, sink_names=built.sink_names,
-            observers=observers, progress=progress,
+            observers=observers, progress=progress, write_not_applicable=run.config.run.write_not_applicable,
+            graders=built.graders,
         )
 
     async def open(self) -> None:

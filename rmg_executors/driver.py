@@ -14,17 +14,24 @@ the summary see the same records as in-process, so their output is the same.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, AsyncIterator, Callable, Optional, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Mapping, Optional, Sequence
 
-from rmg_core import CaseError, ChunkObserver, EvalCase, GradingRunner, RmgError, RunSummary, ScoreStats, Sink, SinkTally, Source, close_run
+from rmg_core import (
+    CaseError, ChunkObserver, EvalCase, GradingRunner, RmgError, RunSummary, ScoreStats, Sink, SinkTally, Source, close_run,
+    fewer_collections,
+)
 
+from .transport import cases_from_rows, ids_of, needed_keys
 from .units import RunSpec, UnitResult, WorkUnit, chunk_unit, grade_unit, unit_id_of
 
 if TYPE_CHECKING:
     from .base import UnitExecutor
 
 
-async def _units(source: Source, unit_cases: int, summary: RunSummary) -> AsyncIterator[WorkUnit]:
+async def _units(source: Source, unit_cases: int, summary: RunSummary, held: dict[str, list[EvalCase]],
+                 keys: Optional[Sequence[str]], with_ids: bool) -> AsyncIterator[WorkUnit]:
+    """The run's units; the cases of a unit read here are kept in ``held`` (by unit id) until it is merged."""
     parts = source.partitions(unit_cases)
     if parts is not None:
         for index, part in enumerate(parts):
@@ -39,10 +46,14 @@ async def _units(source: Source, unit_cases: int, summary: RunSummary) -> AsyncI
             continue
         chunk.append(item)
         if len(chunk) >= unit_cases:
-            yield chunk_unit(index, chunk)
+            unit = chunk_unit(index, chunk, keys, with_ids)
+            held[unit.unit_id] = chunk
+            yield unit
             index, chunk = index + 1, []
     if chunk:
-        yield chunk_unit(index, chunk)
+        unit = chunk_unit(index, chunk, keys, with_ids)
+        held[unit.unit_id] = chunk
+        yield unit
 
 
 async def run_on_executor(
@@ -57,6 +68,8 @@ async def run_on_executor(
     progress: Optional[Callable[[RunSummary], None]] = None,
     sink_names: Optional[Sequence[str]] = None,
     observers: Sequence[ChunkObserver] = (),
+    write_not_applicable: bool = True,
+    graders: Optional[Mapping[str, tuple[Any, Any]]] = None,
 ) -> RunSummary:
     """Grade every case of ``source`` through ``executor`` and write each unit's records once.
 
@@ -65,8 +78,15 @@ async def run_on_executor(
     or the run was interrupted; sinks and the executor are closed on every exit
     path, Ctrl-C included.  With ``spec.sinks_on_workers`` the sinks write on
     the workers (each must declare ``runs_on_workers``) and only their
-    reports are merged here.
+    reports are merged here.  ``write_not_applicable`` and the runner's
+    hint style reach the workers, so the records are those `run_evaluation`
+    writes.  ``graders`` (``name -> (grader, fields)``, as `Components` has
+    them) lets a chunk read here carry only the fields its graders read.
     """
+    spec = replace(spec, hints=runner.hints, write_not_applicable=write_not_applicable,
+                   return_cases=spec.return_cases and bool(observers))
+    keys = needed_keys(graders) if graders is not None else None
+    held: dict[str, list[EvalCase]] = {}  # cases of units in flight that were read here, for the observers
     summary = RunSummary()
     names = list(sink_names or [type(s).name or type(s).__name__ for s in sinks])
     summary.sinks = [SinkTally(n) for n in names]
@@ -94,8 +114,10 @@ async def run_on_executor(
         executor_open = True  # closed on every exit path, even if opening was cut short (Ctrl-C)
         await executor.open()
         window = max_in_flight or 2 * max(1, executor.slots())
-        async for outcome in executor.map_unordered(grade_unit, spec, _units(source, unit_cases, summary), max_in_flight=window):
+        units = _units(source, unit_cases, summary, held, keys, spec.sinks_on_workers)
+        async for outcome in executor.map_unordered(grade_unit, spec, units, max_in_flight=window):
             unit: WorkUnit = outcome.unit
+            cases = held.pop(unit.unit_id, None)
             if outcome.error is not None:
                 if isinstance(outcome.error, RmgError):  # a version mismatch, a bad config: every unit would fail alike
                     raise RmgError(str(outcome.error))
@@ -106,7 +128,8 @@ async def run_on_executor(
             if result.unit_id in done:
                 continue  # a unit run twice by the engine: its records were written the first time
             done.add(result.unit_id)
-            await _merge(result, summary, sinks, observers, spec.sinks_on_workers)
+            with fewer_collections():  # building a unit's records makes a few hundred thousand objects
+                await _merge(result, cases, summary, sinks, observers, spec.sinks_on_workers, write_not_applicable)
             if progress is not None:
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
@@ -142,24 +165,46 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else "(no message)"
 
 
-async def _merge(result: UnitResult, summary: RunSummary, sinks: Sequence[Sink], observers: Sequence[ChunkObserver],
-                 on_workers: bool) -> None:
+async def _merge(result: UnitResult, cases: Optional[list[EvalCase]], summary: RunSummary, sinks: Sequence[Sink],
+                 observers: Sequence[ChunkObserver], on_workers: bool, write_not_applicable: bool) -> None:
+    """Count, observe and write one unit's records, built here from its results' columns and its cases' ids.
+
+    ``cases``: the unit's cases when they were read here (else the worker sent
+    their ids, and their fields when observers want them).
+    """
     summary.cases += result.cases
     summary.bad_cases += result.bad_cases - len(result.bad_case_examples)
     for problem in result.bad_case_examples:
         summary.add_bad_case(problem)
     if result.fatal:
         summary.fatal = summary.fatal or result.fatal
-    records = result.records
-    for record in records:
-        summary.scores[record.name].add(record)
-    if observers:
-        for observe in observers:
-            observe(result.graded_cases, records)
+    records: list[Any] = []
+    seen: list[EvalCase] = []
+    start = 0
+    for chunk in result.chunks:
+        if cases is not None:
+            chunk_cases = cases[start:start + chunk.size]
+            ids: Sequence[Sequence[Any]] = ids_of(chunk_cases)
+            seen += chunk_cases
+        else:
+            assert chunk.ids is not None  # a worker that read the cases sends their ids
+            ids = chunk.ids
+            seen += cases_from_rows(chunk.rows or ())
+        start += chunk.size
+        built = chunk.records(result.identities, ids)
+        # Records come in one run of chunk.size per result key: count each run at once.
+        for at in range(0, len(built), chunk.size):
+            run = built[at:at + chunk.size]
+            summary.scores[run[0].name].add_all(run)
+        records += built
+    for observe in observers:
+        observe(seen, records)
     if on_workers:
         for tally, report in zip(summary.sinks, result.reports):
             tally.add(report)
         return
+    if not write_not_applicable:  # counted and observed, not written: as `run_evaluation` does
+        records = [r for r in records if r.kind != "not_applicable"]
     for sink, tally in zip(sinks, summary.sinks):
         try:
             tally.add(await sink.write(records))

@@ -3,12 +3,13 @@
 A run that leaves the calling process is cut into units.  A unit is either a
 *partition* of the source (a byte range of a file, a time window: a small
 dict the worker turns into a narrowed source) or a *chunk* of cases read where
-``rmg`` runs and shipped as one pickled blob.  `grade_unit` is a pure function
-of the run's `RunSpec` and one `WorkUnit`: it builds the graders once per
-worker process (cached by the spec), grades the unit in ``chunk_size`` chunks
-and returns a `UnitResult` — the records (sinks on the driver) or the sinks'
-reports (sinks on the workers), with the unit's statistics.  Engines only move
-``grade_unit``, the spec and units around; they never look inside.
+``rmg`` runs and shipped as one pickled blob of the fields its graders read.
+`grade_unit` is a pure function of the run's `RunSpec` and one `WorkUnit`: it
+builds the graders once per worker process (cached by the spec), grades the
+unit in ``chunk_size`` chunks and returns a `UnitResult` — each chunk's
+results as plain columns (`transport`), from which the driver builds the
+records, plus the sinks' reports when sinks run on the workers.  Engines only
+move ``grade_unit``, the spec and units around; they never look inside.
 
 The spec carries the config *as written*, before ``${ENV}`` expansion, so
 secrets are expanded from each worker's own environment and never travel in
@@ -33,9 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from rmg_core import (
-    AGGREGATED_PREFIX, CaseError, EvalCase, GradingRunner, RmgError, ScoreColumn, WriteFailure, WriteReport, __version__,
-    build_aggregator, build_grader, build_sink, build_source, load_plugins, parse_config, records_for,
+    CaseError, EvalCase, GradingRunner, RmgError, WriteFailure, WriteReport, __version__, build_aggregator, build_grader,
+    build_sink, build_source, fewer_collections, load_plugins, parse_config,
 )
+
+from .transport import GradedChunk, case_rows, ids_of, reduce_fields, score_identities
 
 #: Environment variables that choose plugins: the workers load what the driver loaded.
 PLUGIN_ENV = ("RMG_LOAD_PLUGINS", "RMG_DISABLE_PLUGINS", "RMG_STRICT_PLUGINS")
@@ -61,9 +64,13 @@ class RunSpec:
     chunk_size: int = 1000
     #: True: the unit writes through the sinks itself and returns their reports, not records.
     sinks_on_workers: bool = False
-    #: Send each unit's cases back with its records: run observers (breakdowns, samples, the wide
-    #: export, the lowest cases) see every case, as in process.
+    #: Send back the cases a worker read itself (a partition; without the trace as read): run observers
+    #: (breakdowns, samples, the wide export, the lowest cases) see every case, as in process.
     return_cases: bool = True
+    #: How "map a key to this field" hints in results are worded (the runner's `HintStyle`); the driver's.
+    hints: str = "python"
+    #: Whether sinks on the workers get not-applicable records (``[run] write_not_applicable``); the driver's.
+    write_not_applicable: bool = True
     #: The driver's working directory: relative paths in the config (a traces file) mean the same on a
     #: worker that has it (a shared volume mounted at the same place).
     cwd: str = ""
@@ -77,7 +84,7 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class WorkUnit:
-    """One piece of a run: a partition of the source, or a chunk of cases as one pickled blob."""
+    """One piece of a run: a partition of the source, or a chunk of cases as one pickled blob (see `chunk_unit`)."""
 
     unit_id: str
     #: About how many cases the unit holds (exact for a chunk; counted lines for a byte range).
@@ -94,12 +101,13 @@ class UnitResult:
     cases: int = 0
     bad_cases: int = 0
     bad_case_examples: list[CaseError] = field(default_factory=list)
-    #: Every record of the unit (the driver writes them when sinks run there, and takes statistics).
-    records: list[Any] = field(default_factory=list)
+    #: Each graded chunk's results, in order: the driver builds the unit's records from them (statistics,
+    #: observers, and the sinks when they run there).
+    chunks: list[GradedChunk] = field(default_factory=list)
+    #: Result key -> the `ScoreColumn` the worker's components build records with.
+    identities: dict[str, Any] = field(default_factory=dict)
     #: Per sink, the `WriteReport` of this unit's writes, when sinks run on the workers.
     reports: list[Any] = field(default_factory=list)
-    #: The unit's cases, in order, when the spec asks for them (``return_cases``), for run observers.
-    graded_cases: list[EvalCase] = field(default_factory=list)
     #: A failure that stopped the unit before it was whole (its source failed); the run then fails.
     fatal: Optional[str] = None
     host: str = ""
@@ -118,10 +126,19 @@ def unit_id_of(index: int, spec: Any) -> str:
     return f"u{index:05d}-{digest}"
 
 
-def chunk_unit(index: int, cases: Sequence[EvalCase]) -> WorkUnit:
-    """A unit of cases read on the driver, shipped as one pickled blob (far cheaper to move than nested objects)."""
+def chunk_unit(index: int, cases: Sequence[EvalCase], keys: Optional[Sequence[str]] = None, with_ids: bool = False) -> WorkUnit:
+    """A unit of cases read on the driver, shipped as one pickled blob of what grading reads.
+
+    The blob holds each case's `EvalCase.grader_fields` reduced to ``keys``
+    (`transport.needed_keys`; all of them when ``None``) and, ``with_ids``
+    (sinks on the workers build records), the cases' ids.  The driver keeps the
+    cases themselves for its observers: they never travel.
+    """
+    fields = [case.grader_fields() for case in cases]
+    items = fields if keys is None else [reduce_fields(item, keys) for item in fields]
+    payload = (ids_of(cases) if with_ids else None, items)
     ids = [case.id for case in cases]
-    return WorkUnit(unit_id_of(index, ids), len(cases), blob=pickle.dumps(list(cases), protocol=pickle.HIGHEST_PROTOCOL))
+    return WorkUnit(unit_id_of(index, ids), len(cases), blob=pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def plugin_versions(host: Any) -> dict[str, str]:
@@ -147,15 +164,6 @@ def version_differences(driver: dict[str, str], worker: dict[str, str]) -> list[
 
 
 # -- the worker side ---------------------------------------------------------------
-def score_identities(runner: GradingRunner) -> dict[str, ScoreColumn]:
-    """The `ScoreColumn` of each of ``runner``'s result keys (plugin, version, fingerprint), as `records_for` takes them."""
-    def column(component: Any, name: str, obj: Any) -> ScoreColumn:
-        return ScoreColumn(name, component, type(obj).name or type(obj).__name__, str(obj.version), obj.fingerprint())
-
-    return {**{name: column("grader", name, grader) for name, grader in runner.graders.items()},
-            **{AGGREGATED_PREFIX + name: column("aggregator", name, agg) for name, agg in runner.aggregators.items()}}
-
-
 @dataclass
 class _Built:
     key: str
@@ -205,7 +213,7 @@ def _build(spec: RunSpec) -> _Built:
         timeouts = {n: t.timeout or config.run.timeout for n, t in config.graders.items() if t.timeout or config.run.timeout}
         aggregators = {name: build_aggregator(host, table) for name, table in config.aggregators.items()}
         runner = GradingRunner(grader_configs=graders, max_concurrency=config.run.max_concurrency,
-                               aggregators=aggregators, timeout=timeouts or None)
+                               aggregators=aggregators, timeout=timeouts or None, hints=spec.hints)  # type: ignore[arg-type]
         built = _Built(spec.key, runner, score_identities(runner), None, config.sinks, config, host)
         _cache.clear()  # one run's components per process: a new spec replaces the old
         _cache[spec.key] = built
@@ -230,16 +238,13 @@ def grade_unit(spec: RunSpec, unit: WorkUnit) -> UnitResult:
     """
     started = time.perf_counter()
     built = _build(spec)
-    result = _loop().run_until_complete(_grade(built, spec, unit))
+    with fewer_collections():  # as in process: the collector would rescan the unit's objects hundreds of times
+        result = _loop().run_until_complete(_grade(built, spec, unit))
     result.host, result.pid, result.seconds = socket.gethostname(), os.getpid(), time.perf_counter() - started
     return result
 
 
 async def _cases_of(built: _Built, spec: RunSpec, unit: WorkUnit):  # type: ignore[no-untyped-def]
-    if unit.blob is not None:
-        for case in pickle.loads(unit.blob):
-            yield case
-        return
     if built.source is None:
         if built.config.source is None:
             raise RmgError("a partitioned unit arrived, but the run's config has no [source] table")
@@ -255,31 +260,40 @@ async def _cases_of(built: _Built, spec: RunSpec, unit: WorkUnit):  # type: igno
 
 
 async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
-    result = UnitResult(unit.unit_id)
+    result = UnitResult(unit.unit_id, identities=built.identities)
     sinks = [build_sink(built.host, table) for table in built.sink_configs] if spec.sinks_on_workers else []
     if sinks:
         result.reports = [WriteReport() for _ in sinks]
         for sink in sinks:
             await sink.open()
 
-    async def flush(chunk: list[EvalCase]) -> None:
-        graded = await built.runner.arun([case.grader_fields() for case in chunk])
-        records = records_for(chunk, graded, built.identities)
-        result.cases += len(chunk)
-        if spec.return_cases:
-            result.graded_cases.extend(chunk)
-        if sinks:
+    async def flush(items: Sequence[Any], cases: Optional[Sequence[EvalCase]], ids: Optional[tuple[Any, ...]]) -> None:
+        graded = GradedChunk.of(await built.runner.arun(items), len(items))
+        if cases is not None:  # read here: the driver has neither the ids nor the cases
+            graded.ids = ids = ids_of(cases)
+            graded.rows = case_rows(cases) if spec.return_cases else None
+        result.cases += len(items)
+        result.chunks.append(graded)
+        if sinks and ids is not None:
+            records = graded.records(built.identities, ids)
+            if not spec.write_not_applicable:
+                records = [r for r in records if r.kind != "not_applicable"]
             for sink, report in zip(sinks, result.reports):
                 try:
                     report.merge(await sink.write(records))
                 except Exception as exc:  # a sink that raises loses nothing silently
                     message = f"sink raised {type(exc).__name__}: {exc}"
                     report.merge(WriteReport(failed=[WriteFailure.of(r, message) for r in records]))
-        # Records go back either way: the driver's statistics, report and gate are built from them.
-        result.records.extend(records)
 
-    chunk: list[EvalCase] = []
     try:
+        if unit.blob is not None:  # read on the driver: only the fields grading reads came
+            ids, items = pickle.loads(unit.blob)
+            step = spec.chunk_size
+            for start in range(0, len(items), step):
+                part = ids and tuple(column[start:start + step] for column in ids)
+                await flush(items[start:start + step], None, part)
+            return result
+        chunk: list[EvalCase] = []
         async for item in _cases_of(built, spec, unit):
             if isinstance(item, CaseError):
                 result.bad_cases += 1
@@ -288,14 +302,13 @@ async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
                 continue
             chunk.append(item)
             if len(chunk) >= spec.chunk_size:
-                await flush(chunk)
+                await flush([case.grader_fields() for case in chunk], chunk, None)
                 chunk = []
         if chunk:
-            await flush(chunk)
+            await flush([case.grader_fields() for case in chunk], chunk, None)
     except RmgError as exc:  # the unit's source failed: the run must not pass as complete
         result.fatal = f"unit {unit.unit_id}: {exc}"
     finally:
         for sink, report in zip(sinks, result.reports):
             report.merge(await sink.close())
     return result
-
