@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rmg_core import ConfigError, EvalConfig, Executor, PluginHost, RunContext, RunSummary, settings_error
 
-from .units import PLUGIN_ENV, RunSpec, plugin_versions
+from .units import PLUGIN_ENV, RunSpec, plugin_versions, prime
 
 @dataclass
 class UnitOutcome:
@@ -88,8 +88,10 @@ class UnitExecutor(Executor):
         from .driver import run_on_executor
 
         built = run.components
+        spec = run_spec(run.config, run.host, self.units)
+        prime(spec, run.host)  # forked workers start with the plugins loaded
         return await run_on_executor(
-            self, run_spec(run.config, run.host, self.units), built.source, built.runner, built.sinks,
+            self, spec, built.source, built.runner, built.sinks,
             unit_cases=self.units.unit_cases, max_in_flight=self.units.max_in_flight, sink_names=built.sink_names,
             observers=observers, progress=progress, write_not_applicable=run.config.run.write_not_applicable,
             graders=built.graders,

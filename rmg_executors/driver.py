@@ -115,24 +115,26 @@ async def run_on_executor(
         await executor.open()
         window = max_in_flight or 2 * max(1, executor.slots())
         units = _units(source, unit_cases, summary, held, keys, spec.sinks_on_workers)
-        async for outcome in executor.map_unordered(grade_unit, spec, units, max_in_flight=window):
-            unit: WorkUnit = outcome.unit
-            cases = held.pop(unit.unit_id, None)
-            if outcome.error is not None:
-                if isinstance(outcome.error, RmgError):  # a version mismatch, a bad config: every unit would fail alike
-                    raise RmgError(str(outcome.error))
-                lost_cases += unit.cases
-                lost.append(f"unit {unit.unit_id} ({unit.cases} cases): {type(outcome.error).__name__}: {_first_line(outcome.error)}")
-                continue
-            result: UnitResult = outcome.result
-            if result.unit_id in done:
-                continue  # a unit run twice by the engine: its records were written the first time
-            done.add(result.unit_id)
-            with fewer_collections():  # building a unit's records makes a few hundred thousand objects
+        # As in process: each unit's results are unpickled (on the engine's thread) and its records built
+        # here, a few hundred thousand objects the collector would otherwise rescan hundreds of times.
+        with fewer_collections():
+            async for outcome in executor.map_unordered(grade_unit, spec, units, max_in_flight=window):
+                unit: WorkUnit = outcome.unit
+                cases = held.pop(unit.unit_id, None)
+                if outcome.error is not None:
+                    if isinstance(outcome.error, RmgError):  # a version mismatch, a bad config: every unit would fail alike
+                        raise RmgError(str(outcome.error))
+                    lost_cases += unit.cases
+                    lost.append(f"unit {unit.unit_id} ({unit.cases} cases): {type(outcome.error).__name__}: {_first_line(outcome.error)}")
+                    continue
+                result: UnitResult = outcome.result
+                if result.unit_id in done:
+                    continue  # a unit run twice by the engine: its records were written the first time
+                done.add(result.unit_id)
                 await _merge(result, cases, summary, sinks, observers, spec.sinks_on_workers, write_not_applicable)
-            if progress is not None:
-                summary.seconds = time.perf_counter() - started
-                progress(summary)
+                if progress is not None:
+                    summary.seconds = time.perf_counter() - started
+                    progress(summary)
         finished = True
     except BaseException as exc:
         if isinstance(exc, RmgError):

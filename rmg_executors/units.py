@@ -177,6 +177,8 @@ class _Built:
 
 _cache: dict[str, _Built] = {}
 _cache_lock = threading.Lock()
+#: ``(spec key, plugin host)`` the driver loaded (`prime`): a worker forked from it need not load plugins again.
+_primed: tuple[str, Any] = ("", None)
 _loops = threading.local()
 
 
@@ -192,14 +194,16 @@ def _build(spec: RunSpec) -> _Built:
         built = _cache.get(spec.key)
         if built is not None:
             return built
-        # The driver has already warned about broken plugins; N workers repeating it is noise.
-        plugin_log = logging.getLogger("rmg.plugins")
-        level = plugin_log.level
-        plugin_log.setLevel(logging.ERROR)
-        try:
-            host = load_plugins(environ=_plugin_environ(spec))
-        finally:
-            plugin_log.setLevel(level)
+        host = _primed[1] if _primed[0] == spec.key else None
+        if host is None:
+            # The driver has already warned about broken plugins; N workers repeating it is noise.
+            plugin_log = logging.getLogger("rmg.plugins")
+            level = plugin_log.level
+            plugin_log.setLevel(logging.ERROR)
+            try:
+                host = load_plugins(environ=_plugin_environ(spec))
+            finally:
+                plugin_log.setLevel(level)
         differences = version_differences(spec.versions, plugin_versions(host))
         if differences:
             raise WorkerMismatch(
@@ -218,6 +222,17 @@ def _build(spec: RunSpec) -> _Built:
         _cache.clear()  # one run's components per process: a new spec replaces the old
         _cache[spec.key] = built
         return built
+
+
+def prime(spec: RunSpec, host: Any) -> None:
+    """Let units of ``spec`` run here, or in a worker forked from here, use the driver's plugin host.
+
+    Loading plugins again costs each worker ~0.25 CPU-s.  Only the host is
+    shared: the graders are still built per process, since one may hold what
+    must not cross a fork (an open SQLite cache, a client's connection pool).
+    """
+    global _primed
+    _primed = (spec.key, host)
 
 
 def _loop() -> asyncio.AbstractEventLoop:
