@@ -1,7 +1,8 @@
 """Where ``rmg eval``'s work runs: the built-in ``local`` and ``processes`` executors, and the unit driver.
 
 ``UnitExecutor`` is what an engine plugin subclasses (the ``ray`` plugin
-does): it brings ``map_unordered``; this package brings the rest — cutting
+does): it brings ``map_unordered`` (usually a call of `in_completion_order`
+with the engine's way to submit a unit); this package brings the rest — cutting
 the source into work units, grading a unit on a worker (`grade_unit`, a pure
 function of the run's spec and the unit), and merging results on the driver
 so that each unit's records are written once, whatever the engine retried.
@@ -15,10 +16,12 @@ from rmg_core import hookimpl
 
 if TYPE_CHECKING:
     from .base import UnitExecutor, UnitOutcome, UnitSettings, run_spec
+    from .inflight import in_completion_order
     from .units import RunSpec, UnitResult, WorkerMismatch, WorkUnit, grade_unit
 
 _LAZY = {**dict.fromkeys(("UnitExecutor", "UnitOutcome", "UnitSettings", "run_spec"), "base"),
-         **dict.fromkeys(("RunSpec", "UnitResult", "WorkerMismatch", "WorkUnit", "grade_unit"), "units")}
+         **dict.fromkeys(("RunSpec", "UnitResult", "WorkerMismatch", "WorkUnit", "grade_unit"), "units"),
+         "in_completion_order": "inflight"}
 
 
 def __getattr__(name: str) -> Any:
@@ -29,7 +32,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["RunSpec", "UnitExecutor", "UnitOutcome", "UnitResult", "UnitSettings", "WorkUnit", "WorkerMismatch", "grade_unit",
-           "run_spec"]
+           "in_completion_order", "run_spec"]
 
 
 @hookimpl

@@ -29,6 +29,7 @@ from pydantic import Field
 from rmg_core import ConfigError, Settings
 
 from .base import UnitExecutor, UnitOutcome
+from .inflight import in_completion_order
 
 #: Cases per unit when ``processes`` is chosen automatically (the `ExecutorConfig` default).
 AUTO_UNIT_CASES = 5000
@@ -144,40 +145,23 @@ class ProcessExecutor(UnitExecutor):
         self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
         return self._pool
 
-    async def map_unordered(
+    def map_unordered(
         self, fn: Callable[[Any, Any], Any], shared: Any, units: AsyncIterable[Any], *, max_in_flight: int,
     ) -> AsyncIterator[UnitOutcome]:
-        pool = self._pool or self._start()
-        pending: dict[asyncio.Future[Any], tuple[Any, int, Any]] = {}  # future -> (unit, attempts, its pool)
-        source = units.__aiter__()
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(pending) < max_in_flight:
-                    try:
-                        unit = await source.__anext__()
-                    except StopAsyncIteration:
-                        exhausted = True
-                        break
-                    pending[asyncio.wrap_future(pool.submit(fn, shared, unit))] = (unit, 0, pool)
-                if not pending:
-                    return
-                finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for future in finished:
-                    unit, attempts, its_pool = pending.pop(future)
-                    error = future.exception()
-                    if error is None:
-                        yield UnitOutcome(unit, future.result())
-                    elif isinstance(error, BrokenProcessPool) and attempts < self.settings.max_retries:
-                        if its_pool is pool:  # the first unit to notice starts the new pool
-                            its_pool.shutdown(wait=False, cancel_futures=True)
-                            pool = self._start()
-                        pending[asyncio.wrap_future(pool.submit(fn, shared, unit))] = (unit, attempts + 1, pool)
-                    else:
-                        yield UnitOutcome(unit, error=error)
-        finally:
-            for future in pending:
-                future.cancel()
+        def submit(unit: Any, attempt: int) -> tuple[Any, Any]:
+            pool = self._pool or self._start()
+            return asyncio.wrap_future(pool.submit(fn, shared, unit)), pool
+
+        def retry(unit: Any, error: BaseException, attempt: int, its_pool: Any) -> bool:
+            # A dead worker breaks its whole pool: the first unit to notice starts a new one.
+            if not isinstance(error, BrokenProcessPool) or attempt >= self.settings.max_retries:
+                return False
+            if its_pool is self._pool:
+                its_pool.shutdown(wait=False, cancel_futures=True)
+                self._start()
+            return True
+
+        return in_completion_order(units, max_in_flight, submit, retry=retry)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -25,7 +25,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Callable, Optional
 from pydantic import Field
 
 from rmg_core import ConfigError, Settings
-from rmg_executors import UnitExecutor, UnitOutcome
+from rmg_executors import UnitExecutor, UnitOutcome, in_completion_order
 
 INSTALL = "pip install 'rmg[ray]'"
 
@@ -89,7 +89,7 @@ class RayExecutor(UnitExecutor):
             slots = min(slots, int(resources.get("GPU", 0) // self.settings.gpus_per_unit))
         return max(1, slots)
 
-    async def map_unordered(
+    def map_unordered(
         self, fn: Callable[[Any, Any], Any], shared: Any, units: AsyncIterable[Any], *, max_in_flight: int,
     ) -> AsyncIterator[UnitOutcome]:
         ray = self._ray
@@ -98,37 +98,20 @@ class RayExecutor(UnitExecutor):
             max_retries=self.settings.max_retries, retry_exceptions=False,
         )(fn)
         shared_ref = ray.put(shared)  # shipped once, not once per unit
-        pending: dict[asyncio.Future[Any], tuple[Any, Any]] = {}
-        source = units.__aiter__()
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(pending) < max_in_flight:
-                    try:
-                        unit = await source.__anext__()
-                    except StopAsyncIteration:
-                        exhausted = True
-                        break
-                    ref = task.remote(shared_ref, unit)
-                    pending[asyncio.wrap_future(ref.future())] = (unit, ref)
-                if not pending:
-                    return
-                finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for future in finished:
-                    unit, _ref = pending.pop(future)
-                    error = future.exception()
-                    if error is None:
-                        yield UnitOutcome(unit, future.result())
-                    else:
-                        # RayTaskError wraps the unit's own exception: hand back that one.
-                        yield UnitOutcome(unit, error=getattr(error, "cause", None) or error)
-        finally:
-            for future, (_, ref) in pending.items():
-                future.cancel()
-                try:
-                    ray.cancel(ref, force=True)
-                except Exception:
-                    pass  # the cluster may be gone already; shutdown follows
+
+        def submit(unit: Any, attempt: int) -> tuple[Any, Any]:
+            ref = task.remote(shared_ref, unit)
+            return asyncio.wrap_future(ref.future()), ref
+
+        def cancel(ref: Any) -> None:
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:
+                pass  # the cluster may be gone already; shutdown follows
+
+        # Ray retries a dead worker's task itself (max_retries); RayTaskError wraps the unit's own exception.
+        return in_completion_order(units, max_in_flight, submit, unwrap=lambda error: getattr(error, "cause", None) or error,
+                                   cancel=cancel)
 
     async def close(self) -> None:
         if self._ray is not None and self._owns_cluster:

@@ -1,0 +1,101 @@
+"""The one bounded in-flight loop both engines use (`rmg_executors.in_completion_order`), and the process pool's retry."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import pytest
+
+from rmg_executors import in_completion_order
+from rmg_executors.processes import ProcessExecutor
+
+
+async def _numbers(n: int, taken: list[int]) -> AsyncIterator[int]:
+    for i in range(n):
+        taken.append(i)
+        yield i
+
+
+def test_never_more_than_the_bound_in_flight_results_as_they_finish_and_retries_resubmit() -> None:
+    async def run() -> tuple[list[Any], int, list[int], list[Any]]:
+        loop = asyncio.get_running_loop()
+        in_flight, most, taken, cancelled = [0], [0], [], []
+        attempts: dict[int, int] = {}
+
+        async def work(unit: int, attempt: int) -> int:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            try:
+                await asyncio.sleep(0.001 * (10 - unit))  # later units finish first
+                if unit == 3 and attempt == 0:
+                    raise ConnectionError("worker died")
+                if unit == 5:
+                    raise ValueError("wrapped")
+                return unit * 10
+            finally:
+                in_flight[0] -= 1
+
+        def submit(unit: int, attempt: int) -> tuple[Any, Any]:
+            attempts[unit] = attempt
+            return loop.create_task(work(unit, attempt)), f"handle {unit}"
+
+        outcomes = [o async for o in in_completion_order(
+            _numbers(8, taken), 3, submit, retry=lambda unit, error, attempt, handle: isinstance(error, ConnectionError),
+            unwrap=lambda error: RuntimeError(f"unwrapped {error}"), cancel=cancelled.append)]
+        assert attempts[3] == 1
+        return outcomes, most[0], taken, cancelled
+
+    outcomes, most, taken, cancelled = asyncio.run(run())
+    assert most == 3 and taken == list(range(8)) and cancelled == []
+    assert sorted(o.result for o in outcomes if o.error is None) == [0, 10, 20, 30, 40, 60, 70]
+    assert [str(o.error) for o in outcomes if o.error is not None] == ["unwrapped wrapped"]
+    assert [o.unit for o in outcomes][:2] != [0, 1]  # completion order, not submission order
+
+
+def test_stopping_early_cancels_what_is_still_pending() -> None:
+    async def run() -> list[Any]:
+        cancelled: list[Any] = []
+
+        def submit(unit: int, attempt: int) -> tuple[Any, Any]:
+            return asyncio.sleep(0 if unit == 0 else 60, result=unit), unit
+
+        stream = in_completion_order(_numbers(10, []), 4, submit, cancel=cancelled.append)
+        first = await stream.__anext__()
+        await stream.aclose()
+        assert first.result == 0
+        return cancelled
+
+    assert sorted(asyncio.run(run())) == [1, 2, 3]  # 0 was handed back; nothing new was taken after it
+
+
+def _die_once(marker_dir: str, unit: int) -> int:
+    """A unit whose worker process dies the first time it runs unit 2 (module level: it runs in a worker)."""
+    marker = Path(marker_dir) / str(unit)
+    if unit == 2 and not marker.exists():
+        marker.write_text("died", encoding="utf-8")
+        os._exit(9)
+    return unit * 10
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("retries", [3, 0])
+def test_a_dead_worker_breaks_the_pool_which_restarts_and_reruns_its_units(tmp_path, retries) -> None:  # type: ignore[no-untyped-def]
+    async def run() -> list[Any]:
+        executor = ProcessExecutor(workers=2, max_retries=retries, start_method="fork")
+        await executor.open()
+        try:
+            return [o async for o in executor.map_unordered(_die_once, str(tmp_path), _numbers(6, []), max_in_flight=3)]
+        finally:
+            await executor.close()
+
+    outcomes = asyncio.run(run())
+    assert sorted(o.unit for o in outcomes) == list(range(6))  # every unit handed back once, none dropped
+    done = sorted(o.result for o in outcomes if o.error is None)
+    if retries:
+        assert done == [0, 10, 20, 30, 40, 50]
+    else:
+        lost = [o for o in outcomes if o.error is not None]
+        assert any(o.unit == 2 for o in lost) and all(type(o.error).__name__ == "BrokenProcessPool" for o in lost)
