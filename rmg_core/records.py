@@ -132,13 +132,12 @@ class ScoreColumn:
         """`records` from results already reduced to `ResultColumns` (how executors ship them between processes)."""
         build = _record_builder()
         name, component, plugin, version, fingerprint = self.name, self.component, self.plugin, self.version, self.fingerprint
-        ids = score_ids(name, trace_ids, observation_ids)
         return [build({
             "trace_id": trace_id, "observation_id": observation_id, "name": name, "value": value, "data_type": data_type,
             "comment": comment, "score_id": sid, "timestamp": timestamp, "kind": kind, "error": error, "component": component,
             "grader": plugin, "grader_version": version, "config_fingerprint": fingerprint, "metadata": metadata,
         }) for kind, value, data_type, comment, error, metadata, trace_id, observation_id, timestamp, sid
-            in zip(*columns, trace_ids, observation_ids, timestamps, ids)]
+            in zip(*columns, trace_ids, observation_ids, timestamps, score_ids(name, trace_ids, observation_ids))]
 
 
 class ResultColumns(NamedTuple):
@@ -163,9 +162,8 @@ class ResultColumns(NamedTuple):
             if type(r) is GraderScore:
                 rows.append(("score", r.score, "NUMERIC", r.reason or None, None, r.metadata))
             elif type(r) is GraderRank:
-                listwise = isinstance(r.rank, list)
-                rows.append(("rank", ",".join(map(str, r.rank)) if listwise else r.rank, "CATEGORICAL" if listwise else "NUMERIC",
-                             r.reason or None, None, r.metadata))
+                value, data_type = (",".join(map(str, r.rank)), "CATEGORICAL") if isinstance(r.rank, list) else (r.rank, "NUMERIC")
+                rows.append(("rank", value, data_type, r.reason or None, None, r.metadata))
             elif type(r) is GraderError:
                 rows.append(("not_applicable" if r.not_applicable else "error", None, None, None, r.error, r.metadata))
             else:  # pragma: no cover - the runner only hands out checked results
