@@ -34,3 +34,17 @@ def test_rmg_help_and_plugins_import_nothing_heavy() -> None:
         code = f"import sys\nfrom rmg_core.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
         loaded = _modules_after(code)
         assert not [m for m in HEAVY if m in loaded], (args, [m for m in HEAVY if m in loaded])
+
+
+def test_lazy_exports_match_what_type_checkers_see() -> None:
+    # rmg_core imports its pydantic-backed names on first use (`_LAZY`); type checkers read the imports under
+    # `if TYPE_CHECKING:`. Both must name the same things from the same modules, and together with the
+    # names imported at once, exactly `__all__`.
+    import rmg_core
+
+    tree = ast.parse((ROOT / "rmg_core" / "__init__.py").read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))
+    typed = {a.name: n.module for n in block.body if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert typed == rmg_core._LAZY
+    eager = {a.name for n in tree.body if isinstance(n, ast.ImportFrom) and n.level for a in n.names}
+    assert sorted(eager | set(typed) | {"__version__"}) == sorted(rmg_core.__all__)
