@@ -212,3 +212,28 @@ def test_kinds_still_maps_each_kind_to_its_hook_and_base_class() -> None:
     from rmg_core import KINDS, Grader, RunObserver
 
     assert KINDS["grader"] == ("register_graders", Grader) and KINDS["observer"] == ("register_run_observers", RunObserver)
+
+
+def test_observer_options_join_rmg_eval_on_first_use_and_a_taken_option_is_left_out(fake_modules, lazy_module, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from rmg_core.cli import build_cli
+
+    # `lazy_module` put tmp_path on sys.path: the observer's module goes beside it.
+    (tmp_path / "rmg_test_lazy_observer.py").write_text(
+        "import click\nfrom rmg_core import RunObserver\n\nclass Loud(RunObserver):\n    name = 'loud'\n"
+        "    options = (click.Option(['--loud'], is_flag=True), click.Option(['-q', '--quiet-too'], is_flag=True))\n",
+        encoding="utf-8")
+
+    @hookimpl
+    def register_run_observers(register):  # type: ignore[no-untyped-def]
+        register("loud", "rmg_test_lazy_observer:Loud")
+
+    host = load_plugins(environ={}, entry_points=fake_modules(loud=_module("rmg_test_loud", register_run_observers=register_run_observers)))
+    cli = build_cli(host)
+    assert "Usage: cli [OPTIONS] COMMAND" in CliRunner().invoke(cli, ["--help"], obj=host).output
+    assert "rmg_test_lazy_observer" not in sys.modules  # `rmg --help` loaded no observer
+    out = CliRunner().invoke(cli, ["eval", "--help"], obj=host).output
+    assert "--loud" in out and "--quiet-too" not in out and "rmg_test_lazy_observer" in sys.modules
+    assert host.warnings == ["run observer 'loud': option -q is taken; it is left out"]
+    sys.modules.pop("rmg_test_lazy_observer")
