@@ -63,6 +63,12 @@ class RunObserver:
     def observe(self, cases: Sequence["EvalCase"], records: Sequence["ScoreRecord"]) -> None:
         """Called with each graded chunk's cases and records, before they are written."""
 
+    def needs_cases(self) -> bool:
+        """Whether `observe` reads more of the cases than their ids; if not, an executor whose workers read the
+        traces need not send them back (``observe`` then gets cases holding only their ids).  Default: it
+        does, if it overrides ``observe``."""
+        return type(self).observe is not RunObserver.observe
+
     def progress(self, summary: "RunSummary") -> None:
         """Called after each chunk is written, with the summary so far."""
 
@@ -85,6 +91,4 @@ class RunObserver:
 def worst_exit(codes: Sequence[int]) -> int:
     """One exit status from several: an incomplete run (1) outranks the rest, then the highest."""
     codes = [c for c in codes if c]
-    if not codes:
-        return 0
-    return 1 if 1 in codes else max(codes)
+    return (1 if 1 in codes else max(codes)) if codes else 0

@@ -22,7 +22,7 @@ from rmg_core import (
     fewer_collections,
 )
 
-from .transport import cases_from_rows, ids_of, needed_keys
+from .transport import cases_from_ids, cases_from_rows, ids_of, needed_keys, needs_cases
 from .units import RunSpec, UnitResult, WorkUnit, chunk_unit, grade_unit, unit_id_of
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ async def run_on_executor(
     them) lets a chunk read here carry only the fields its graders read.
     """
     spec = replace(spec, hints=runner.hints, write_not_applicable=write_not_applicable,
-                   return_cases=spec.return_cases and bool(observers))
+                   return_cases=spec.return_cases and any(needs_cases(observe) for observe in observers))
     keys = needed_keys(graders) if graders is not None else None
     held: dict[str, list[EvalCase]] = {}  # cases of units in flight that were read here, for the observers
     summary = RunSummary()
@@ -191,7 +191,8 @@ async def _merge(result: UnitResult, cases: Optional[list[EvalCase]], summary: R
         else:
             assert chunk.ids is not None  # a worker that read the cases sends their ids
             ids = chunk.ids
-            seen += cases_from_rows(chunk.rows or ())
+            if observers:
+                seen += cases_from_rows(chunk.rows) if chunk.rows is not None else cases_from_ids(ids)
         start += chunk.size
         built = chunk.records(result.identities, ids)
         # Records come in one run of chunk.size per result key: count each run at once.

@@ -12,7 +12,8 @@ records.  So nothing pydantic crosses:
   the driver builds the `ScoreRecord` objects sinks and observers see
   (`GradedChunk.records`), with the worker's score identities;
 * cases a worker read itself (a partition) come back as plain tuples
-  (`case_rows`, `cases_from_rows`) only when run observers want them.
+  (`case_rows`, `cases_from_rows`) only when a run observer reads them
+  (`needs_cases`); otherwise only their ids do.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional, Sequence
 
-from rmg_core import MISSING, EvalCase, GradingRunner, ResultColumns, RunResults, ScoreColumn, ScoreRecord, lookup_field
+from rmg_core import (
+    MISSING, EvalCase, GradingRunner, ResultColumns, RunObserver, RunResults, ScoreColumn, ScoreRecord, lookup_field,
+)
 
 #: The `EvalCase` fields a case row carries, in order (everything but the trace as read).
 CASE_ROW = ("id", "input", "output", "expected", "metadata", "timestamp", "observation_id", "ended_at", "running")
@@ -67,6 +70,18 @@ def cases_from_rows(rows: Sequence[tuple[Any, ...]]) -> list[EvalCase]:
     """`case_rows` back into cases, without validation (a worker built them from validated cases)."""
     construct = EvalCase.model_construct
     return [construct(**dict(zip(CASE_ROW, row))) for row in rows]
+
+
+def cases_from_ids(ids: Sequence[Sequence[Any]]) -> list[EvalCase]:
+    """Cases holding only their ids, for observers that read no more (`RunObserver.needs_cases`)."""
+    construct = EvalCase.model_construct
+    return [construct(id=i, observation_id=o, timestamp=t) for i, o, t in zip(*ids)]
+
+
+def needs_cases(observe: Any) -> bool:
+    """Whether a chunk observer reads the cases: a `RunObserver`'s bound ``observe`` says (`needs_cases`); others do."""
+    owner = getattr(observe, "__self__", None)
+    return owner.needs_cases() if isinstance(owner, RunObserver) else True
 
 
 @dataclass

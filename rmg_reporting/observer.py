@@ -160,6 +160,10 @@ class ReportingObserver(RunObserver):
                 self.wide_problem = f"--wide {self.wide.path}: cannot write it ({exc}); the scores are unaffected"
                 self.wide_done = True
 
+    def needs_cases(self) -> bool:
+        # Breakdowns read metadata, the failure sample and the wide export the texts; the statistics only records.
+        return bool(self.groups.fields or self.sampler is not None or self.wide is not None or self.collector.worst)
+
     def progress(self, summary: RunSummary) -> None:
         if self.display is not None:
             self.display(summary)

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import pytest
 
-from rmg_core import ScoreRecord, Sink, WriteReport, assemble_config, build_components, load_plugins, run_evaluation
+from rmg_core import RunObserver, ScoreRecord, Sink, WriteReport, assemble_config, build_components, load_plugins, run_evaluation
 from rmg_executors import UnitSettings, run_spec
 from rmg_executors.driver import run_on_executor
 from rmg_executors.transport import needed_keys, reduce_fields
@@ -96,6 +96,31 @@ def test_a_chunk_read_on_the_driver_carries_only_what_its_graders_read(tmp_path)
     assert reduced["extra.gold"] == "g" and "trace" not in reduced and len(pickle.dumps(reduced)) < 1000
     assert "extra.gold" not in reduce_fields({"prediction": "p", "trace": {}}, keys)        # missing stays missing
     assert reduce_fields({"prediction": None, "trace": {}}, keys)["prediction"] is None     # null stays null
+
+
+class Reads(RunObserver):
+    def __init__(self, needs: bool) -> None:
+        self.needs, self.seen = needs, []  # type: list[Any]
+
+    def observe(self, cases: Sequence[Any], records: Sequence[ScoreRecord]) -> None:
+        self.seen += cases
+
+    def needs_cases(self) -> bool:
+        return self.needs
+
+
+@pytest.mark.parametrize("needs", [False, True])
+def test_cases_read_on_the_workers_come_back_only_to_observers_that_read_them(tmp_path, needs) -> None:  # type: ignore[no-untyped-def]
+    host = load_plugins()
+    config = assemble_config(path=_traces(tmp_path / "t.jsonl", 300), graders=("similarity",), chunk_size=60)
+    built = build_components(host, config)
+    assert built.source.partitions(100) is not None  # the workers read byte ranges themselves
+    observer = Reads(needs)
+    summary = asyncio.run(run_on_executor(ThreadExecutor(), run_spec(config, host, UnitSettings()), built.source,
+                                          built.runner, [ListSink()], unit_cases=100, observers=[observer.observe]))
+    assert summary.exit_code == 0
+    assert sorted(c.id for c in observer.seen) == sorted(f"t{i}" for i in range(300))
+    assert all((c.input is not None) == needs for c in observer.seen)  # only the ids travelled back, unless read
 
 
 def _eval(tmp_path: Path, workers: str, *args: str) -> list[str]:
