@@ -11,9 +11,10 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections import abc
+from contextlib import nullcontext
 from datetime import datetime
 from types import UnionType
-from typing import Annotated, Any, AsyncIterator, ClassVar, Iterable, Mapping, Optional, Sequence, Union, get_args, get_origin
+from typing import Annotated, Any, AsyncContextManager, AsyncIterator, ClassVar, Iterable, Mapping, Optional, Sequence, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, ValidationInfo, field_validator
 
@@ -373,3 +374,10 @@ class Executor(Component, ABC):
 
     async def run(self, run: Any, observers: Sequence[Any] = (), progress: Any = None) -> Any:
         """Grade the whole run (a `RunContext`) and return its `RunSummary`; ``observers`` see every graded chunk."""
+
+    def held(self) -> AsyncContextManager[Any]:
+        """Keep the engine up across many `run`\\ s (``rmg worker``'s cycles): started on entry, stopped on exit.
+
+        The default does nothing, and each `run` starts and stops what it needs.
+        """
+        return nullcontext(self)

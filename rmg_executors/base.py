@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterable, AsyncIterator, Callable, Literal, Mapping, Optional, Sequence
 
@@ -94,8 +95,22 @@ class UnitExecutor(Executor):
             self, spec, built.source, built.runner, built.sinks,
             unit_cases=self.units.unit_cases, max_in_flight=self.units.max_in_flight, sink_names=built.sink_names,
             observers=observers, progress=progress, write_not_applicable=run.config.run.write_not_applicable,
-            graders=built.graders,
+            graders=built.graders, own_executor=not self._held,
         )
+
+    #: True inside `held`: runs leave opening and closing the engine to it.
+    _held: bool = False
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator["UnitExecutor"]:
+        """Open the engine once for many runs (``rmg worker``'s cycles) and close it on every exit path."""
+        try:
+            await self.open()
+            self._held = True
+            yield self
+        finally:
+            self._held = False
+            await self.close()
 
     async def open(self) -> None:
         """Connect to (or start) the engine.  Raise `ConfigError` naming the fix if impossible."""

@@ -70,6 +70,7 @@ async def run_on_executor(
     observers: Sequence[ChunkObserver] = (),
     write_not_applicable: bool = True,
     graders: Optional[Mapping[str, tuple[Any, Any]]] = None,
+    own_executor: bool = True,
 ) -> RunSummary:
     """Grade every case of ``source`` through ``executor`` and write each unit's records once.
 
@@ -82,6 +83,8 @@ async def run_on_executor(
     hint style reach the workers, so the records are those `run_evaluation`
     writes.  ``graders`` (``name -> (grader, fields)``, as `Components` has
     them) lets a chunk read here carry only the fields its graders read.
+    With ``own_executor=False`` the caller has opened the executor
+    (`UnitExecutor.held`) and closes it.
     """
     spec = replace(spec, hints=runner.hints, write_not_applicable=write_not_applicable,
                    return_cases=spec.return_cases and any(needs_cases(observe) for observe in observers))
@@ -111,9 +114,12 @@ async def run_on_executor(
             for sink, tally in zip(sinks, summary.sinks):
                 await sink.open()
                 opened.append((sink, tally))
-        executor_open = True  # closed on every exit path, even if opening was cut short (Ctrl-C)
-        await executor.open()
+        if own_executor:  # else the caller holds it open across runs (rmg worker's cycles)
+            executor_open = True  # closed on every exit path, even if opening was cut short (Ctrl-C)
+            await executor.open()
         window = max_in_flight or 2 * max(1, executor.slots())
+        # Units running at once share a service's limit (rmg_kit.share_of); queued ones use none of it.
+        spec = replace(spec, copies=min(window, max(1, executor.slots())))
         units = _units(source, unit_cases, summary, held, keys, spec.sinks_on_workers)
         # As in process: each unit's results are unpickled (on the engine's thread) and its records built
         # here, a few hundred thousand objects the collector would otherwise rescan hundreds of times.

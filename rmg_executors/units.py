@@ -37,6 +37,7 @@ from rmg_core import (
     CaseError, EvalCase, GradingRunner, RmgError, WriteFailure, WriteReport, __version__, build_aggregator, build_grader,
     build_sink, build_source, fewer_collections, load_plugins, parse_config,
 )
+from rmg_kit import concurrent_copies_of
 
 from .transport import GradedChunk, case_rows, ids_of, reduce_fields, score_identities
 
@@ -74,6 +75,9 @@ class RunSpec:
     #: The driver's working directory: relative paths in the config (a traces file) mean the same on a
     #: worker that has it (a shared volume mounted at the same place).
     cwd: str = ""
+    #: Units that may run at once (the executor's slots, at most ``max_in_flight``): components sharing a service's
+    #: limit take their part of it (`rmg_kit.share_of`), so N workers do not multiply it by N.
+    copies: int = 1
 
     @property
     def key(self) -> str:
@@ -253,7 +257,8 @@ def grade_unit(spec: RunSpec, unit: WorkUnit) -> UnitResult:
     """
     started = time.perf_counter()
     built = _build(spec)
-    with fewer_collections():  # as in process: the collector would rescan the unit's objects hundreds of times
+    # Fewer collections, as in process; the clients the unit's source and sinks make see how many units run at once.
+    with fewer_collections(), concurrent_copies_of(spec.copies):
         result = _loop().run_until_complete(_grade(built, spec, unit))
     result.host, result.pid, result.seconds = socket.gethostname(), os.getpid(), time.perf_counter() - started
     return result

@@ -4,7 +4,8 @@ The helpers are what rmg's own plugins use and the core does not: atomic
 output files (`atomic_write`), HTTP with bounded responses and Retry-After
 (`bounded_request`), credential-free URLs (`redact_url`), spreadsheet-safe
 cells (`spreadsheet_safe`), deterministic sampling (`sample_fraction`), and
-an on-disk cache of paid answers (`SqliteCache`, `cache_key`).
+an on-disk cache of paid answers (`SqliteCache`, `cache_key`), and a
+service's limit shared by the units an executor runs at once (`share_of`).
 
 A built-in plugin: ``rmg plugins new`` reaches ``rmg`` through
 ``register_commands``; the pytest fixtures through the ``pytest11`` entry
@@ -38,6 +39,8 @@ _EXPORTS = {
     "check_url_has_no_credentials": "urls", "redact_url": "urls", "url_credentials_problem": "urls",
     "sample_fraction": "sampling", "spreadsheet_safe": "spreadsheet",
     "SqliteCache": "sqlite_cache", "cache_key": "sqlite_cache",
+    # A service's limit shared by the copies of a component an executor runs at once.
+    "concurrent_copies": "sharing", "concurrent_copies_of": "sharing", "share_of": "sharing",
 }
 
 

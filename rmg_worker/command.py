@@ -52,10 +52,12 @@ def _check_sinks(components: Any) -> None:
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="The SQLite state file (default: [worker] state, else one per config under the user data directory).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="One line per cycle on stderr: readable text or a JSON object.")
 @click.option("-q", "--quiet", is_flag=True, help="Log only errors and the final line.")
+@click.option("--workers", type=click.IntRange(min=1), help="Grade each cycle's traces in N worker processes (1: in this process, the default).")
+@click.option("--executor", "executor", metavar="NAME", help="Grade each cycle's traces in work units on this executor (processes, ray, ...); its settings go in -s executor.KEY=VALUE or [executor].")
 @click.pass_context
 def worker_command(
     ctx: click.Context, config_file: Optional[str], overrides: tuple[str, ...], interval: Optional[str], once: bool,
-    state_file: Optional[str], log_format: str, quiet: bool,
+    state_file: Optional[str], log_format: str, quiet: bool, workers: Optional[int], executor: Optional[str],
 ) -> None:
     """Keep grading new traces: every --interval, read the traces that arrived, grade each exactly once, write the scores.
 
@@ -68,10 +70,14 @@ def worker_command(
 
     SIGINT or SIGTERM finishes the chunk in flight, saves the state and exits 0;
     a second signal exits at once (the state stays consistent).
+
+    With --workers N or --executor ray (or an [executor] table), each cycle's
+    traces are graded in work units on that executor; the window is read and
+    the ledger kept here, so what is graded and recorded is the same.
     """
     if ctx.invoked_subcommand is not None:
         return
-    from rmg_core import RmgError, build_components
+    from rmg_core import RmgError, RunContext, build_components
 
     from .service import CycleLog, Worker
     from .settings import state_path
@@ -85,8 +91,10 @@ def worker_command(
     except ValueError as exc:
         raise usage_exit(str(exc)) from None
     try:
-        config, settings = _load(config_file, overrides, {"interval": seconds})
+        config, settings = _load(config_file, (*overrides, *([f"executor.plugin={executor}"] if executor else [])),
+                                 {"interval": seconds})
         components = build_components(host, config)
+        engine = _executor(host, config, components, workers)
         if config.source is not None and config.source.fields:
             # Read by rmg eval's intake (rmg_intake), which the worker does not use yet: refuse, never ignore.
             raise RmgError(f"{config.origin} [source] fields: rmg worker does not map a source's fields yet; "
@@ -98,13 +106,35 @@ def worker_command(
         raise usage_exit(str(exc)) from None
     log = CycleLog(sys.stderr, log_format, quiet)
     try:
-        worker = Worker(components, settings, state, chunk_size=config.run.chunk_size, log=log)
+        run = RunContext(host=host, config=config, components=components, quiet=True) if engine is not None else None
+        worker = Worker(components, settings, state, chunk_size=config.run.chunk_size, log=log, executor=engine, run=run)
         import asyncio  # here, not at start-up: it costs `rmg --help` a third of its time
 
         code = asyncio.run(worker.run(once=once))
+    except RmgError as exc:  # the executor could not start (no Ray, no cluster at that address)
+        raise usage_exit(str(exc)) from None
     finally:
         state.close()
     ctx.exit(code)
+
+
+def _executor(host: Any, config: Any, components: Any, workers: Optional[int]) -> Any:
+    """The executor ``--workers``/``--executor``/``[executor]`` name, or ``None``: grade in this process.
+
+    Unlike ``rmg eval``, the worker never picks one by itself: a long-running
+    service's processes are the operator's choice.
+    """
+    from rmg_core import ConfigError
+
+    named = config.executor.get("plugin")
+    if workers is None and not named:
+        return None
+    if named:
+        host.get("executor", named)  # a name no plugin registered: an error listing the installed ones
+    if config.executor.get("sinks") == "workers":
+        raise ConfigError(f"{config.origin} [executor] sinks = \"workers\": rmg worker writes on this machine, through "
+                          "its ledger (a score is recorded once its sinks confirmed it); remove that line")
+    return next((e for n in host.names("executor") if (e := host.get("executor", n).choose(config, components, workers))), None)
 
 
 def _status_settings(config_file: Optional[str]) -> Any:

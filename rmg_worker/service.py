@@ -11,6 +11,8 @@ source failing for minutes) loses nothing: the next cycle reads it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -19,7 +21,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional, TextIO
 
-from rmg_core import Components, printable, run_evaluation
+from rmg_core import Components, Executor, RunContext, printable, run_evaluation
 
 from .cycle import CycleStats, DueCases, LedgerSink
 from .durations import format_duration
@@ -81,8 +83,14 @@ class Worker:
     def __init__(
         self, components: Components, settings: WorkerSettings, state: WorkerState, *, chunk_size: int,
         log: CycleLog, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        executor: Optional[Executor] = None, run: Optional[RunContext] = None,
     ) -> None:
         self.c, self.settings, self.state, self.log, self.clock = components, settings, state, log, clock
+        #: Where each cycle's cases are graded (``--executor``, ``--workers``); ``None``: in this process.
+        #: ``run`` is the context it needs (host and config), whose components each cycle replaces.
+        self.executor, self.run_context = executor, run
+        if executor is not None and run is None:
+            raise ValueError("a Worker with an executor needs the RunContext of its config")
         self.chunk_size = chunk_size
         self.plan = score_plan(components.graders, components.aggregators)
         self.policy = RetryPolicy(settings.max_attempts, settings.retry_backoff, settings.retry_backoff_max)
@@ -123,10 +131,17 @@ class Worker:
     # -- the loop --------------------------------------------------------------------------
     async def run(self, once: bool = False) -> int:
         """Cycle until stopped (or once).  0 on a clean stop; with ``once``, 1 if the cycle failed or a score was not written."""
+        # The engine starts once (a local Ray cluster takes 20-40 s) and serves every cycle; its own set-up
+        # may take over signals, so the worker's handlers are installed after it.
+        async with (self.executor.held() if self.executor is not None else contextlib.nullcontext()):
+            return await self._run(once)
+
+    async def _run(self, once: bool) -> int:
         self.install_signal_handlers()
+        where = f", grading on executor {type(self.executor).name!r}" if self.executor is not None else ""
         self.log.event("started", f"started: state {self.state.path}, every {format_duration(self.settings.interval)}, "
-                       f"scores {', '.join(self.plan)}", state=str(self.state.path), interval=self.settings.interval,
-                       scores=list(self.plan), once=once)
+                       f"scores {', '.join(self.plan)}{where}", state=str(self.state.path), interval=self.settings.interval,
+                       scores=list(self.plan), once=once, executor=type(self.executor).name if self.executor else None)
         exit_code = 0
         try:
             while not self.stop.is_set():
@@ -170,7 +185,7 @@ class Worker:
         old_watermark = self.state.watermark
         try:
             due = self._due_cases(start, end, stats)
-            summary = await run_evaluation(due, self.c.runner, [self.ledger_sink], chunk_size=self.chunk_size, sink_names=["worker"])
+            summary = await self._grade(due)
             # Scores that could not be written are in the ledger (and stats) as failed;
             # what is left here is a failure of the source or of opening a sink.
             error = summary.fatal
@@ -195,6 +210,20 @@ class Worker:
             self.state.set_meta("last_ok_cycle", json.dumps(stats.as_dict()))
         self.log.cycle(stats)
         return stats
+
+    async def _grade(self, due: DueCases) -> Any:
+        """Grade the cycle's due cases and write them through the ledger sink, here or on the executor.
+
+        On an executor, the window is still read here (the ledger, on this
+        machine, says which traces are due); the due cases go out in work
+        units, the records come back, and the ledger sink writes each unit's
+        records once and records them, as in process.
+        """
+        if self.executor is None:
+            return await run_evaluation(due, self.c.runner, [self.ledger_sink], chunk_size=self.chunk_size, sink_names=["worker"])
+        assert self.run_context is not None
+        components = dataclasses.replace(self.c, source=due, sinks=[self.ledger_sink], sink_names=["worker"])
+        return await self.executor.run(dataclasses.replace(self.run_context, components=components))
 
     def _due_cases(self, start: Optional[datetime], end: datetime, stats: CycleStats) -> DueCases:
         """The cycle's source: the window (or the whole source), after the failed traces due for a retry."""

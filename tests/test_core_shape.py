@@ -25,11 +25,12 @@ MAX_MODULE_LINES = 400
 # The issue's target was about 2,000; the core is 2,197 lines of code (2026-11-30), after the helpers
 # plugins use and the core does not (atomic files, bounded HTTP, URL redaction, spreadsheet cells,
 # sampling) moved to the plugin author's kit, rmg_kit.  What the core holds beyond the 2,000 is the
-# contracts others code against: the executor contract (issue 18), the seed-API checks (issue 16:
+# contracts others code against: the executor contract (issue 18; `Executor.held`, which keeps an engine
+# up across rmg worker's cycles, added 3 lines), the seed-API checks (issue 16:
 # plain-function aggregators, mapper-key and aevaluate keyword checks, show_progress,
 # arun_multiple_datasets), issue 13's not-applicable outcome, hints and dotted paths, and the
 # column-wise record building of issue 15.  A ceiling, so the core cannot grow unnoticed.
-MAX_CORE_CODE_LINES = 2250
+MAX_CORE_CODE_LINES = 2253
 
 
 def _package_dirs() -> dict[str, Path]:

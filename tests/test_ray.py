@@ -31,6 +31,9 @@ pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed: pip install 'rmg[ray]'"),
 ]
 
+#: The fake Langfuse project the cluster's workers have credentials for.
+LF_PUBLIC, LF_SECRET = "pk-lf-fake-ray-session", "sk-lf-fake-ray-session"
+
 # Starts a cluster, prints its address, keeps it until stdin closes (or on SIGTERM), then shuts it down.
 CLUSTER = """
 import signal, sys, ray
@@ -63,7 +66,9 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     plugins = install_on_path(tmp_path_factory.mktemp("ray-plugins"), WORKING)
     env = {**os.environ, **env_with(plugins), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
            # A test cluster on 127.0.0.1 only; drivers in other processes join it without its token.
-           "RAY_AUTH_MODE": "disabled"}
+           "RAY_AUTH_MODE": "disabled",
+           # The fake Langfuse project's secret, as a worker's own environment holds it (never shipped in tasks).
+           "RMG_TEST_LF_SECRET": LF_SECRET}
     env.pop("RAY_ADDRESS", None)
     helper = subprocess.Popen([sys.executable, "-c", CLUSTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     cluster: set[int] = set()
@@ -176,3 +181,97 @@ def test_with_retries_off_the_lost_unit_is_named_and_nothing_else_is_lost(ray_cl
     rows = [json.loads(line) for line in (tmp_path / "scores.jsonl.partial").read_text().splitlines()]
     assert killed["trace_id"] not in {r["trace_id"] for r in rows}  # nothing of the lost unit was written
     assert len(rows) + lost_cases == 10000 and len({r["score_id"] for r in rows}) == len(rows)
+
+
+def test_a_day_of_langfuse_traces_in_hour_windows_every_score_once_and_the_in_process_ids(ray_cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Acceptance A8: 10,000 traces over 24 hours, read by the Ray workers in 24 one-hour windows."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.fake_langfuse import FakeLangfuse
+
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    # Validation off: it would double the time of 2 x 100 pages of 100 traces, and the very same requests
+    # (hour windows, cursor pages) are validated against the spec and the SDK's models in
+    # tests/test_executor_langfuse.py.
+    with FakeLangfuse(public_key=LF_PUBLIC, secret_key=LF_SECRET, validate=False) as fake:
+        fake.seed_traces(10_000, start=start, interval=timedelta(hours=24) / 10_000, with_generation=False)
+        source = f"""
+[source]
+plugin = "langfuse"
+base_url = "{fake.base_url}"
+public_key = "{LF_PUBLIC}"
+secret_key = "${{RMG_TEST_LF_SECRET}}"
+from_timestamp = "{start.isoformat()}"
+to_timestamp = "{(start + timedelta(hours=24)).isoformat()}"
+
+[graders.relevance]
+plugin = "relevance"
+"""
+        (tmp_path / "local.toml").write_text(source)
+        # rewrite: every score is posted (no check of what is stored first), so a unit written twice would show.
+        (tmp_path / "ray.toml").write_text(source + '[[sinks]]\nplugin = "langfuse"\nrewrite = true\n')
+        lf_env = {**ray_cluster["env"], "LANGFUSE_PUBLIC_KEY": LF_PUBLIC, "LANGFUSE_SECRET_KEY": LF_SECRET,
+                  "LANGFUSE_BASE_URL": fake.base_url}
+        ray = _rmg({**ray_cluster, "env": lf_env}, tmp_path, "-c", "ray.toml", "-o", "ray.jsonl")
+        assert ray.returncode == 0, ray.stderr[-3000:]
+        ray_requests = fake.request_counts()
+        ray_listing = ray_requests["GET /api/public/v2/observations"]
+        stored = fake.score_write_counts()
+        fake.reset(traces=False, scores=False, violations=False, faults=False)  # counters only
+        local = subprocess.run([sys.executable, "-c", "from rmg_core.cli import main; main()", "eval", "-c", "local.toml",
+                                "-o", "local.jsonl", "--workers", "1", "-q"], cwd=tmp_path, env=lf_env, capture_output=True, text=True)
+        assert local.returncode == 0, local.stderr[-3000:]
+        local_requests = fake.request_counts()
+        local_listing = local_requests["GET /api/public/v2/observations"]
+
+    def scores(name: str) -> list[tuple[str, Any]]:
+        return sorted((r["score_id"], r["value"]) for r in map(json.loads, (tmp_path / name).read_text().splitlines()))
+
+    assert len(scores("local.jsonl")) == 10_000
+    assert scores("ray.jsonl") == scores("local.jsonl")
+    # The server holds every score once, written once, under the ids the in-process run computes.
+    assert sorted(stored) == [score_id for score_id, _ in scores("local.jsonl")] and set(stored.values()) == {1}
+    # Each window's listing ends with a short page: at most one request more per window than one listing.
+    print(f"A8 requests: Ray {ray_requests}; in process {local_requests} (listing: Ray {ray_listing} in 24 windows, "
+          f"in process {local_listing})")
+    assert local_listing <= ray_listing <= local_listing + 24
+
+
+def test_rmg_worker_grades_each_cycle_on_the_cluster_and_keeps_its_ledger(ray_cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _traces(tmp_path / "t.jsonl", 2000)
+    (tmp_path / "eval.toml").write_text(f"""
+[source]
+plugin = "local"
+path = "t.jsonl"
+
+[graders.burn]
+plugin = "burn"
+ms = 0
+
+[[sinks]]
+plugin = "local"
+path = "scores.jsonl"
+mode = "append"
+
+[worker]
+state = "state.sqlite3"
+
+[executor]
+plugin = "ray"
+address = "{ray_cluster['address']}"
+unit_cases = 400
+""")
+
+    def cycle() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "from rmg_core.cli import main; main()", "worker", "-c", "eval.toml", "--once"],
+                              capture_output=True, text=True, cwd=tmp_path, env=ray_cluster["env"], timeout=300)
+
+    first = cycle()
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "grading on executor 'ray'" in first.stderr and "graded 2000 (new 2000" in first.stderr, first.stderr[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
+    assert len(rows) == 2000 and len({r["score_id"] for r in rows}) == 2000
+    assert all(r["value"] == _burn_value(r["trace_id"]) for r in rows)
+    second = cycle()  # the ledger on the driver: nothing is graded or written again
+    assert second.returncode == 0 and "graded 0 (new 0" in second.stderr, second.stderr[-2000:]
+    assert len((tmp_path / "scores.jsonl").read_text().splitlines()) == 2000

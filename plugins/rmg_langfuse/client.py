@@ -18,6 +18,14 @@ Concurrency is adaptive (see `AdaptiveLimiter`): a 429 pauses new requests
 until the server's ``Retry-After`` has passed and resumes at no less than
 half the previous concurrency; a 5xx or a dropped connection retries that
 request alone, with jittered backoff.
+
+On an executor's workers (``rmg eval --executor ray``, ``--workers N``)
+each running unit has its own client; ``max_concurrency`` is the
+project's limit, shared: each client takes ``max_concurrency // units
+running at once`` (at least one, `rmg_kit.share_of`), so N workers send no
+more than one process would.  A 429 pauses the client that received it for its
+``Retry-After``; the other workers pause on their own next 429, as the
+server limits the whole project.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from rmg_core import RmgError
-from rmg_kit import ResponseTooLarge, bounded_request, parse_retry_after
+from rmg_kit import ResponseTooLarge, bounded_request, parse_retry_after, share_of
 
 from .settings import ConnectionSettings, require_credentials
 
@@ -203,7 +211,10 @@ class LangfuseClient:
         self._secrets = [s for s in (secret, token) if s]
         self.settings = settings
         self.component = component
-        self.limiter = AdaptiveLimiter(settings.max_concurrency)
+        # On an executor, every running unit has a client of its own: together they keep to
+        # max_concurrency (the project's limit), each taking its share.
+        self.max_concurrency = share_of(settings.max_concurrency)
+        self.limiter = AdaptiveLimiter(self.max_concurrency)
         self.requests: Counter[str] = Counter()
         self.retries = 0
         self._http = httpx.AsyncClient(
@@ -211,7 +222,7 @@ class LangfuseClient:
             headers={"Authorization": f"Basic {token}", "User-Agent": "rmg-langfuse"},
             timeout=settings.timeout,
             transport=transport,
-            limits=httpx.Limits(max_connections=settings.max_concurrency, max_keepalive_connections=settings.max_concurrency),
+            limits=httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency),
         )
 
     def __repr__(self) -> str:

@@ -68,7 +68,10 @@ class ConnectionSettings(Settings):
     max_retry_after: float = Field(
         120.0, gt=0, description="Longest Retry-After (seconds) honoured; a longer one fails the request."
     )
-    max_concurrency: int = Field(16, ge=1, description="Most requests in flight; lowered automatically on 429.")
+    max_concurrency: int = Field(
+        16, ge=1, description="Most requests in flight; lowered automatically on 429. On an executor the units "
+        "running at once share it (each takes max_concurrency // units, at least 1).",
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -301,14 +301,14 @@ class LangfuseSink(Sink):
         report.failed.extend(_failure(item, str(exc)) for item in batch)
 
     async def _run_all(self, coros: Iterable[Any]) -> None:
-        """Run coroutines with at most ``max_concurrency`` pending, without making them all up front."""
+        """Run coroutines with at most the client's ``max_concurrency`` pending, without making them all up front."""
         iterator = iter(coros)
 
         async def worker() -> None:
             for coro in iterator:
                 await coro
 
-        await asyncio.gather(*(worker() for _ in range(self.settings.max_concurrency)))
+        await asyncio.gather(*(worker() for _ in range(self.client.max_concurrency)))
 
     # -- what is stored already --------------------------------------------------------
     async def _changed(self, items: list[Item]) -> tuple[list[Item], int, set[str]]:

@@ -209,8 +209,14 @@ class FakeLangfuse:
         """How many requests got each fault decision ("none", "error", "rate_limit", "close", "down")."""
         return dict(self.app.faults.counts)
 
+    @property
+    def peak_in_flight(self) -> int:
+        """The most public-API requests answered at once since the counters were reset (injected latency included)."""
+        return self.app.peak_in_flight
+
     def stats(self) -> dict[str, Any]:
         return {
+            "peakInFlight": self.app.peak_in_flight,
             "requests": self.request_counts(),
             "statuses": self.status_counts(),
             "faults": self.fault_counts(),

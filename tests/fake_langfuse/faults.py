@@ -13,6 +13,7 @@ False to cut before processing.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -33,6 +34,9 @@ class FaultSettings:
     rate_limit_every: int = 0
     #: Seconds sent in the ``Retry-After`` header of a 429.
     retry_after_s: int = 1
+    #: While a 429's Retry-After runs, answer every request 429 too (what the rest remains), as a
+    #: project-wide limit does: a client that ignores Retry-After keeps getting them ("rate_limit_held").
+    hold_pause: bool = False
     #: Fraction of requests whose connection is closed after headers and half the body.
     close_rate: float = 0.0
     #: For a cut connection: process the request first (a write lands) or not.
@@ -151,8 +155,11 @@ class FaultInjector:
             # Draw both numbers always, so one knob does not shift the others' sequence.
             u_error, u_status = self._rng.random(), self._rng.random()
             latency = settings.latency_ms / 1000.0
+            held = self._pause_end - time.monotonic()
             if settings.down:
                 decision = Decision("down", latency, 503)
+            elif settings.hold_pause and held > 0:
+                decision = Decision("rate_limit_held", latency, 429, retry_after_s=max(1, math.ceil(held)))
             elif settings.rate_limit_every and seen % settings.rate_limit_every == 0:
                 decision = Decision("rate_limit", latency, 429, retry_after_s=settings.retry_after_s)
                 now = time.monotonic()

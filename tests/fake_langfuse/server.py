@@ -136,6 +136,9 @@ class FakeLangfuseApp:
         self.sdk: Optional[SdkModels] = shared_models() if validate else None
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        #: Public-API requests being answered now, and the most at once (latency included).
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.statuses: Counter[str] = Counter()
         self.otel_requests = 0
         self.otel_spans = 0
@@ -155,8 +158,19 @@ class FakeLangfuseApp:
         with self._lock:
             self._violations.clear()
 
+    def enter(self) -> None:
+        """A public-API request is being answered (for `peak_in_flight`)."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
     def reset_counters(self) -> None:
         with self._lock:
+            self.peak_in_flight = self.in_flight
             self.requests.clear()
             self.statuses.clear()
             self.otel_requests = 0
@@ -217,7 +231,7 @@ class FakeLangfuseApp:
         decision = self.faults.decide(method, path)
         if decision.kind == "down":
             return Reply(503, {"message": "Service Unavailable (fake outage)"}, validate=False), decision
-        if decision.kind == "rate_limit":
+        if decision.kind in ("rate_limit", "rate_limit_held"):
             return Reply(429, {"message": "Rate limit exceeded"},
                          headers={"Retry-After": str(decision.retry_after_s)}, validate=False), decision
         if decision.kind == "error":
@@ -427,14 +441,18 @@ class _Handler(BaseHTTPRequestHandler):
         limit = SCORES_BODY_LIMIT if urlsplit(path).path == "/api/public/scores" else None
         body, too_large = self._read_body(limit)
         headers = {k.lower(): v for k, v in self.headers.items()}
+        app.enter()
         try:
             reply, decision = app.handle(method, path, headers, body, too_large)
         except Exception as exc:  # a bug in the fake must fail the test, not hang the client
             app.record("internal", method, path, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}")
             reply, decision = Reply(500, {"message": f"fake server error: {type(exc).__name__}"}), Decision("none")
-        remaining = decision.latency_s - (time.monotonic() - started)
-        if remaining > 0:
-            time.sleep(remaining)
+        try:
+            remaining = decision.latency_s - (time.monotonic() - started)
+            if remaining > 0:
+                time.sleep(remaining)
+        finally:
+            app.leave()
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
