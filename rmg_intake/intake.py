@@ -167,14 +167,16 @@ class Intake(Source):
         """
         from .partitions import intake_partitions
 
-        return intake_partitions(self, target_cases)
+        return intake_partitions(self, target_cases, SAMPLE_SIZE)
 
     @classmethod
     def on_partition(cls, inner: Source, part: dict[str, Any]) -> "Intake":
         """On a worker: the intake of one of `partitions`' parts around ``inner``, the source narrowed to it."""
-        from .partitions import rebuild
-
-        return rebuild(cls, inner, part)
+        state = part["intake"]  # the driver's mapping (no detection here: see rmg_intake.partitions)
+        intake = cls(inner, fields=state["fields"], selection=Selection(where=dict(state["where"]), sample=state["sample"]),
+                     detect=False, reference_keys=state["reference_keys"])
+        intake.plan, intake.synthesized_ids, intake.planned = dict(state["plan"]), bool(state["synthesized_ids"]), True
+        return intake
 
     def partition_stats(self) -> dict[str, int]:
         """What a worker's intake counted, for the driver's (`add_partition_stats`)."""

@@ -33,18 +33,18 @@ LAYER = "rmg_intake.intake:Intake"
 COUNTS = ("read", "unreadable", "filtered_out", "sampled_out")
 
 
-def intake_partitions(intake: "Intake", target_cases: int) -> Optional[AsyncIterator[dict[str, Any]]]:
-    """The parts of ``intake``: its source's parts, each with the intake's settled mapping, or ``None``."""
+def intake_partitions(intake: "Intake", target_cases: int, head: int) -> Optional[AsyncIterator[dict[str, Any]]]:
+    """The parts of ``intake``: its source's parts, each with the mapping settled from ``head`` traces, or ``None``."""
     if intake.selection.limit is not None:
         return None  # a global count: read on the driver (see the module docstring)
     inner = intake.source.partitions(target_cases)
     if inner is None:
         return None
-    return _layered(intake, inner)
+    return _layered(intake, inner, head)
 
 
-async def _layered(intake: "Intake", inner: Iterable[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    await plan_from_head(intake)
+async def _layered(intake: "Intake", inner: Iterable[dict[str, Any]], head: int) -> AsyncIterator[dict[str, Any]]:
+    await plan_from_head(intake, head)
     state = {
         "fields": intake.fields, "plan": intake.plan, "synthesized_ids": intake.synthesized_ids,
         "where": intake.selection.where, "sample": intake.selection.sample, "reference_keys": list(intake.reference_keys),
@@ -61,21 +61,19 @@ def _layer(state: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     return {"layer": LAYER, "intake": state, "of": part, "cases": int(part.get("cases", 0))}
 
 
-async def plan_from_head(intake: "Intake") -> None:
-    """Settle ``intake``'s mapping from the whole source's first traces, as reading it in one process does.
+async def plan_from_head(intake: "Intake", size: int) -> None:
+    """Settle ``intake``'s mapping from the whole source's first ``size`` traces, as reading it in one process does.
 
     The head is read again by the worker whose part holds it; it is not
     counted here.
     """
-    from .intake import SAMPLE_SIZE
-
     raw = intake.source.traces()
     if raw is not None:
         head: list[Any] = []
         try:
             async for item in raw:
                 head.append(item)
-                if len(head) >= SAMPLE_SIZE:
+                if len(head) >= size:
                     break
         finally:
             await raw.aclose()  # type: ignore[attr-defined]
@@ -90,19 +88,6 @@ async def plan_from_head(intake: "Intake") -> None:
         finally:
             await cases.aclose()  # type: ignore[attr-defined]
     intake.planned = True
-
-
-def rebuild(cls: type["Intake"], inner: Any, part: dict[str, Any]) -> "Intake":
-    """The worker's intake of ``part`` around the narrowed ``inner`` source: the driver's mapping, no detection."""
-    from .intake import Selection
-
-    state = part["intake"]
-    intake = cls(inner, fields=state["fields"], selection=Selection(where=dict(state["where"]), sample=state["sample"]),
-                 detect=False, reference_keys=state["reference_keys"])
-    intake.plan = dict(state["plan"])
-    intake.synthesized_ids = bool(state["synthesized_ids"])
-    intake.planned = True
-    return intake
 
 
 def add_counts(intake: "Intake", counts: dict[str, int]) -> None:
