@@ -304,6 +304,8 @@ class Source(Component, ABC):
         part's unit id is derived from it.  Together the parts yield every
         case exactly once.  ``None`` means "cannot partition": the executor
         then reads the source where ``rmg`` runs and ships cases in chunks.
+        An async iterator is accepted too (a source wrapping another that must
+        read before it can cut, as ``rmg_intake``; see `rmg_executors.units.narrowed`).
         """
         return None
 

@@ -34,6 +34,12 @@ async def _units(source: Source, unit_cases: int, summary: RunSummary, held: dic
     """The run's units; the cases of a unit read here are kept in ``held`` (by unit id) until it is merged."""
     parts = source.partitions(unit_cases)
     if parts is not None:
+        index = 0
+        if hasattr(parts, "__aiter__"):  # a wrapper reads the head first (`rmg_intake` settles its mapping)
+            async for part in parts:  # type: ignore[union-attr]
+                yield WorkUnit(unit_id_of(index, part), int(part.get("cases", 0)), partition=part)
+                index += 1
+            return
         for index, part in enumerate(parts):
             yield WorkUnit(unit_id_of(index, part), int(part.get("cases", 0)), partition=part)
         return
@@ -138,6 +144,10 @@ async def run_on_executor(
                     continue  # a unit run twice by the engine: its records were written the first time
                 done.add(result.unit_id)
                 await _merge(result, cases, summary, sinks, observers, spec.sinks_on_workers, write_not_applicable)
+                if result.source_stats:  # what the workers' sources counted (traces filtered out...), for why_empty
+                    add_stats = getattr(source, "add_partition_stats", None)
+                    if add_stats is not None:
+                        add_stats(result.source_stats)
                 if progress is not None:
                     summary.seconds = time.perf_counter() - started
                     progress(summary)

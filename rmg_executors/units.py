@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ from typing import Any, Optional, Sequence
 
 from rmg_core import (
     CaseError, EvalCase, GradingRunner, RmgError, WriteFailure, WriteReport, __version__, build_aggregator, build_grader,
-    build_sink, build_source, fewer_collections, load_plugins, parse_config,
+    Source, build_sink, build_source, fewer_collections, load_plugins, parse_config,
 )
 from rmg_kit import concurrent_copies_of
 
@@ -112,6 +113,8 @@ class UnitResult:
     identities: dict[str, Any] = field(default_factory=dict)
     #: Per sink, the `WriteReport` of this unit's writes, when sinks run on the workers.
     reports: list[Any] = field(default_factory=list)
+    #: What the narrowed source counted (its ``partition_stats()``, e.g. traces filtered out), for the driver's.
+    source_stats: dict[str, int] = field(default_factory=dict)
     #: A failure that stopped the unit before it was whole (its source failed); the run then fails.
     fatal: Optional[str] = None
     host: str = ""
@@ -264,19 +267,41 @@ def grade_unit(spec: RunSpec, unit: WorkUnit) -> UnitResult:
     return result
 
 
-async def _cases_of(built: _Built, spec: RunSpec, unit: WorkUnit):  # type: ignore[no-untyped-def]
+async def _cases_of(built: _Built, spec: RunSpec, unit: WorkUnit, result: UnitResult):  # type: ignore[no-untyped-def]
     if built.source is None:
         if built.config.source is None:
             raise RmgError("a partitioned unit arrived, but the run's config has no [source] table")
         here = spec.cwd if spec.cwd and os.path.isdir(spec.cwd) else os.getcwd()
         with contextlib.chdir(here):  # a worker runs one unit at a time; the source resolves its paths here
             built.source = build_source(built.host, built.config.source)
-    source = built.source.partition(unit.partition)
+    source = narrowed(built.source, unit.partition)
     try:
         async for item in source.cases():
             yield item
+        stats = getattr(source, "partition_stats", None)
+        if stats is not None:
+            result.source_stats = stats()
     finally:
         await source.aclose()
+
+
+def narrowed(source: Any, part: dict[str, Any]) -> Any:
+    """``source`` (as the config builds it) narrowed to ``part``, with the layers the driver's source wraps it in.
+
+    A part with a ``layer`` (``"module:Class"``) came from a source wrapping
+    the configured one (`rmg_intake`'s mapping and filters): its inner part
+    ``of`` is narrowed first, then ``Class.on_partition(inner, part)`` wraps it
+    again, as on the driver.  The layer must be a `Source` class.
+    """
+    layer = part.get("layer")
+    if layer is None:
+        return source.partition(part)
+    module, _, name = str(layer).partition(":")
+    cls = getattr(importlib.import_module(module), name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Source) and hasattr(cls, "on_partition")):
+        raise RmgError(f"a partition names the source layer {layer!r}, which is not a source class with on_partition; "
+                       f"install the same rmg and plugins on every worker")
+    return cls.on_partition(narrowed(source, part["of"]), part)
 
 
 async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
@@ -314,7 +339,7 @@ async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
                 await flush(items[start:start + step], None, part)
             return result
         chunk: list[EvalCase] = []
-        async for item in _cases_of(built, spec, unit):
+        async for item in _cases_of(built, spec, unit, result):
             if isinstance(item, CaseError):
                 result.bad_cases += 1
                 if len(result.bad_case_examples) < KEEP_CASE_ERRORS:

@@ -143,6 +143,8 @@ class Intake(Source):
         self.filtered_out = 0
         self.sampled_out = 0
         self.synthesized_ids = False
+        #: The mapping is settled (from the head, or sent by the driver with a partition): no detection.
+        self.planned = False
 
     def _wrap(self, inner: Optional[Source]) -> Optional[Source]:
         if inner is None:
@@ -155,6 +157,38 @@ class Intake(Source):
 
     def only(self, trace_ids: Sequence[str]) -> Optional[Source]:
         return self._wrap(self.source.only(trace_ids))
+
+    # -- partitions: read on many workers (`rmg_intake.partitions`) --------------------------
+    def partitions(self, target_cases: int) -> Optional[AsyncIterator[dict[str, Any]]]:  # type: ignore[override]
+        """The source's parts, each read on a worker with this intake's mapping and filters; ``None`` with a limit.
+
+        An async iterator: the mapping is settled from the source's first
+        traces before the first part is handed out.
+        """
+        from .partitions import intake_partitions
+
+        return intake_partitions(self, target_cases, SAMPLE_SIZE)
+
+    @classmethod
+    def on_partition(cls, inner: Source, part: dict[str, Any]) -> "Intake":
+        """On a worker: the intake of one of `partitions`' parts around ``inner``, the source narrowed to it."""
+        state = part["intake"]  # the driver's mapping (no detection here: see rmg_intake.partitions)
+        intake = cls(inner, fields=state["fields"], selection=Selection(where=dict(state["where"]), sample=state["sample"]),
+                     detect=False, reference_keys=state["reference_keys"])
+        intake.plan, intake.synthesized_ids, intake.planned = dict(state["plan"]), bool(state["synthesized_ids"]), True
+        return intake
+
+    def partition_stats(self) -> dict[str, int]:
+        """What a worker's intake counted, for the driver's (`add_partition_stats`)."""
+        from .partitions import COUNTS
+
+        return {name: getattr(self, name) for name in COUNTS}
+
+    def add_partition_stats(self, counts: dict[str, int]) -> None:
+        """Add a worker's `partition_stats`, so `why_empty` speaks of the whole run."""
+        from .partitions import add_counts
+
+        add_counts(self, counts)
 
     async def aclose(self) -> None:
         await self.source.aclose()
@@ -201,6 +235,10 @@ class Intake(Source):
             async for item in self._remapped():
                 yield item
             return
+        if self.planned:  # a worker's part: the driver settled the mapping from the whole source's head
+            async for item in raw:
+                yield self._case(item)
+            return
         head: list[RawTrace | CaseError] = []
         async for item in raw:
             head.append(item)
@@ -225,7 +263,7 @@ class Intake(Source):
         return case_from_mapping(data, location=location, reference_keys=reference_keys, parse_json_strings=parse)
 
     async def _remapped(self) -> AsyncIterator[EvalCase | CaseError]:
-        planned = False
+        planned = self.planned
         async for item in self.source.cases():
             self.read += 1
             if isinstance(item, CaseError):

@@ -120,6 +120,41 @@ def test_a_unit_run_twice_is_written_once_with_the_same_records_as_in_process(tm
     assert summary.sinks[0].report.written == 3000
 
 
+def test_with_the_intake_in_front_units_are_byte_ranges_mapped_and_filtered_on_the_workers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rmg_intake.intake import Intake, Selection
+
+    rows = [json.dumps({"user_input": f"question {i % 7}", "response": f"answer {i % 5}", "reference": f"answer {i % 3}",
+                        "metadata": {"app": "ab"[i % 2]}}) for i in range(600)]  # a Ragas file: detected, no ids
+    rows.insert(301, "{broken")
+    (tmp_path / "r.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    host, config, built = _setup(str(tmp_path / "r.jsonl"))
+
+    def intake(source: Any) -> Intake:
+        return Intake(source, selection=Selection(where={"metadata.app": "a"}, sample=0.5))
+
+    built.source = intake(built.source)
+    engine, sink = ThreadExecutor(), CountingSink()
+    spec = run_spec(config, host, UnitSettings())
+    units: list[Any] = []
+    real = engine.map_unordered
+
+    def watching(fn: Any, shared: Any, source: Any, **kw: Any) -> Any:
+        async def seen() -> Any:
+            async for unit in source:
+                units.append(unit)
+                yield unit
+        return real(fn, shared, seen(), **kw)
+
+    engine.map_unordered = watching  # type: ignore[method-assign]
+    summary = asyncio.run(run_on_executor(engine, spec, built.source, built.runner, [sink], unit_cases=100, max_in_flight=2))
+    assert len(units) >= 5 and all(u.partition is not None and u.blob is None for u in units)  # nothing read on the driver
+    local = build_components(host, config)
+    local.source = intake(local.source)
+    assert _key(sink.records) == _key(_in_process(host, local)) and 0 < len(sink.records) < 3 * 300
+    assert summary.bad_cases == 1 and str(tmp_path / "r.jsonl") + ":302: invalid JSON" in str(summary.bad_case_examples[0])
+    assert (built.source.filtered_out, built.source.sampled_out) == (local.source.filtered_out, local.source.sampled_out)
+
+
 def test_a_lost_unit_is_named_with_its_case_count_and_fails_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
     host, config, built = _setup(_traces(tmp_path / "t.jsonl", 1000))
     sink = CountingSink()

@@ -89,3 +89,71 @@ def test_a_file_changed_after_partitioning_is_an_error_naming_it(tmp_path) -> No
     path.write_text('{"id": "1"}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="changed while it was read"):
         _read(source.partition(part))
+
+
+# -- the intake in front (rmg eval's normal case): mapping, where and sample applied on each part ------------
+def _intake_items(source: Any) -> list[Any]:
+    async def go() -> list[Any]:
+        return [("case", c.id, c.input, c.output, c.expected) if isinstance(c, EvalCase) else ("error", c.location, c.message)
+                async for c in source.cases()]
+    return asyncio.run(go())
+
+
+def _intake_parts(intake: Any, target: int) -> list[Any]:
+    async def go() -> list[Any]:
+        return [part async for part in intake.partitions(target)]
+    return asyncio.run(go())
+
+
+_ragas = st.builds(  # no ids (derived from content), keys to detect and map, a key to filter on
+    lambda t, app: json.dumps({"user_input": t, "response": t + "é", "reference": "日本", "metadata": {"app": app}},
+                              ensure_ascii=False),
+    _text, st.sampled_from(["a", "b"]),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(st.one_of(_line, _ragas), max_size=25),
+    separators=st.lists(st.sampled_from(["\n", "\r\n", "\n", "\r"]), min_size=25, max_size=25),
+    final_newline=st.booleans(),
+    target=st.integers(1, 40),
+    where=st.sampled_from([{}, {"metadata.app": "a"}]),
+    sample=st.sampled_from([None, 0.5]),
+)
+def test_intake_parts_build_the_same_cases_as_one_process(
+    lines: list[str], separators: list[str], final_newline: bool, target: int, where: dict[str, str], sample: Any,
+) -> None:
+    from rmg_executors.units import narrowed
+    from rmg_intake.intake import Intake, Selection
+
+    text = "".join(line + sep for line, sep in zip(lines, separators))
+    if lines and not final_newline:
+        text = text[: -len(separators[len(lines) - 1])]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "traces.jsonl")
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+
+        def intake() -> Intake:
+            return Intake(LocalFileSource(path=path), selection=Selection(where=where, sample=sample))
+
+        whole = intake()
+        expected = _intake_items(whole)
+        driver = intake()
+        got = []
+        for part in _intake_parts(driver, target):  # target in cases: 1 case per part and up
+            worker = narrowed(LocalFileSource(path=path), part)  # as a worker builds it: from the config
+            got += _intake_items(worker)
+            driver.add_partition_stats(worker.partition_stats())
+        assert got == expected
+        assert driver.partition_stats() == whole.partition_stats()  # so an empty run is explained alike
+        assert (driver.plan, driver.synthesized_ids) == (whole.plan, whole.synthesized_ids)
+
+
+def test_an_intake_with_a_limit_is_read_on_the_driver(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rmg_intake.intake import Intake, Selection
+
+    (tmp_path / "t.jsonl").write_text('{"id": "1"}\n', encoding="utf-8")
+    assert Intake(LocalFileSource(path=str(tmp_path / "t.jsonl")), selection=Selection(limit=5)).partitions(10) is None
+    assert Intake(LocalFileSource(path=str(tmp_path / "t.jsonl")), selection=Selection(sample=0.5)).partitions(10) is not None
