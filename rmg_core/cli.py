@@ -92,9 +92,11 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
 
 # -- rmg eval -------------------------------------------------------------------
 def _same_file(a: str, b: str) -> bool:
-    """Whether two paths are one file, symlinks followed (a hard link too, when both exist)."""
+    """Whether two paths are one file, symlinks followed (a hard link too, when both exist), or one is in the other
+    (an output directory of parts)."""
+    ra, rb = os.path.realpath(a), os.path.realpath(b)
     try:
-        return os.path.realpath(a) == os.path.realpath(b) or os.path.samefile(a, b)
+        return ra == rb or rb.startswith(os.path.join(ra, "")) or ra.startswith(os.path.join(rb, "")) or os.path.samefile(a, b)
     except OSError:
         return False
 
@@ -102,14 +104,14 @@ def _same_file(a: str, b: str) -> bool:
 def _check_paths(inputs: list[tuple[str, str]], outputs: list[tuple[str, str]]) -> None:
     """Refuse, before anything is opened, an output that is an input or another output: ``(label, path)`` pairs."""
     def real(path: str) -> bool:  # a device or pipe (/dev/null, /dev/stdout) may be shared
-        return bool(path) and path != "-" and (not os.path.exists(path) or os.path.isfile(path))
+        return bool(path) and path != "-" and (not os.path.exists(path) or os.path.isfile(path) or os.path.isdir(path))
 
     seen = [(label, path, True) for label, path in inputs if real(path)]
     for label, path in outputs:
         for other, taken, is_input in seen if real(path) else ():
             if _same_file(path, taken):
                 harm = "writing it would destroy what is read" if is_input else "they would overwrite each other"
-                raise RmgError(f"{label} and {other} are the same file ({os.path.realpath(taken)}): {harm}; "
+                raise RmgError(f"{label} and {other} are the same file or one holds the other ({os.path.realpath(taken)}): {harm}; "
                                f"give {label} another path")
         seen.append((label, path, False))
 

@@ -22,8 +22,9 @@ from rmg_core import (
     fewer_collections,
 )
 
-from .transport import cases_from_ids, cases_from_rows, ids_of, needed_keys, needs_cases
+from .transport import cases_from_ids, cases_from_rows, ids_of, needed_keys, needs_cases, score_identities
 from .units import RunSpec, UnitResult, WorkUnit, chunk_unit, grade_unit, unit_id_of
+from .worker_sinks import begin_worker_sinks, commit_worker_sinks
 
 if TYPE_CHECKING:
     from .base import UnitExecutor
@@ -109,13 +110,10 @@ async def run_on_executor(
     executor_open = finished = False
     lost: list[str] = []  # units the engine gave up on: nothing of them was written
     lost_cases = 0
+    taken: list[tuple[str, int, list[int]]] = []  # (unit id, cases, written per sink) when sinks write on the workers
     try:
         if spec.sinks_on_workers:
-            refused = [type(s).name for s in sinks if not s.runs_on_workers]
-            if refused:
-                raise RmgError(f"sink {', '.join(map(repr, refused))} does not declare that writing the same records twice "
-                               f"leaves one copy, so it cannot run on the workers; remove sinks = \"workers\" from [executor] "
-                               f"to write on the driver")
+            await begin_worker_sinks(sinks, names)
         else:
             for sink, tally in zip(sinks, summary.sinks):
                 await sink.open()
@@ -143,6 +141,8 @@ async def run_on_executor(
                 if result.unit_id in done:
                     continue  # a unit run twice by the engine: its records were written the first time
                 done.add(result.unit_id)
+                if spec.sinks_on_workers:
+                    taken.append((result.unit_id, result.cases, [report.written for report in result.reports]))
                 await _merge(result, cases, summary, sinks, observers, spec.sinks_on_workers, write_not_applicable)
                 if result.source_stats:  # what the workers' sources counted (traces filtered out...), for why_empty
                     add_stats = getattr(source, "add_partition_stats", None)
@@ -168,6 +168,8 @@ async def run_on_executor(
                 await executor.close()
             except Exception as exc:  # a cluster that fails to stop cannot lose a written score
                 summary.fatal = summary.fatal or f"executor {type(executor).name!r} failed to close: {exc}"
+        if spec.sinks_on_workers and executor_open:
+            await commit_worker_sinks(sinks, summary, taken, score_identities(runner), finished=finished)
         await close_run(summary, source, opened, finished=finished, started=started)
     return summary
 

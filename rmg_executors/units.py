@@ -267,12 +267,15 @@ def grade_unit(spec: RunSpec, unit: WorkUnit) -> UnitResult:
     return result
 
 
+def _run_dir(spec: RunSpec) -> str:
+    return spec.cwd if spec.cwd and os.path.isdir(spec.cwd) else os.getcwd()
+
+
 async def _cases_of(built: _Built, spec: RunSpec, unit: WorkUnit, result: UnitResult):  # type: ignore[no-untyped-def]
     if built.source is None:
         if built.config.source is None:
             raise RmgError("a partitioned unit arrived, but the run's config has no [source] table")
-        here = spec.cwd if spec.cwd and os.path.isdir(spec.cwd) else os.getcwd()
-        with contextlib.chdir(here):  # a worker runs one unit at a time; the source resolves its paths here
+        with contextlib.chdir(_run_dir(spec)):  # a worker runs one unit at a time; the source resolves its paths here
             built.source = build_source(built.host, built.config.source)
     source = narrowed(built.source, unit.partition)
     try:
@@ -306,11 +309,16 @@ def narrowed(source: Any, part: dict[str, Any]) -> Any:
 
 async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
     result = UnitResult(unit.unit_id, identities=built.identities)
-    sinks = [build_sink(built.host, table) for table in built.sink_configs] if spec.sinks_on_workers else []
-    if sinks:
-        result.reports = [WriteReport() for _ in sinks]
-        for sink in sinks:
-            await sink.open()
+    sinks = []
+    if spec.sinks_on_workers:
+        with contextlib.chdir(_run_dir(spec)):  # a sink's relative path means where the run started
+            sinks = [build_sink(built.host, table) for table in built.sink_configs]
+    result.reports = [WriteReport() for _ in sinks]
+    for sink in sinks:
+        # A sink that writes per unit (the local sink's directory mode) is told which: a retried
+        # unit then replaces its own output.  Others open as they do anywhere.
+        open_unit = getattr(sink, "open_unit", None)
+        await (open_unit(unit.unit_id) if open_unit is not None else sink.open())
 
     async def flush(items: Sequence[Any], cases: Optional[Sequence[EvalCase]], ids: Optional[tuple[Any, ...]]) -> None:
         graded = GradedChunk.of(await built.runner.arun(items), len(items))

@@ -311,7 +311,9 @@ def test_a_sink_that_does_not_declare_it_is_refused_on_the_workers(tmp_path) -> 
     sink = build_sink(host, parse_sink(str(tmp_path / "out.jsonl")))
     summary = asyncio.run(run_on_executor(ThreadExecutor(), spec, built.source, built.runner, [sink]))
     assert summary.exit_code == 1 and summary.cases == 0
-    assert "sink 'local' does not declare that writing the same records twice leaves one copy" in (summary.fatal or "")
+    assert ("sink 'local' cannot write on the workers: it does not declare that writing the same records twice leaves one "
+            "copy; the local sink can in directory mode") in (summary.fatal or "")
+    assert 'remove sinks = "workers" from [executor]' in (summary.fatal or "")
     assert not (tmp_path / "out.jsonl").exists()  # refused before anything ran
 
 

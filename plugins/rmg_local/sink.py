@@ -1,4 +1,4 @@
-"""Writes score records to a JSONL or CSV file (or JSONL to standard output)."""
+"""Writes score records to a JSONL or CSV file, JSONL to standard output, or a directory of JSONL parts."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import IO, Any, Callable, Literal, Optional, Sequence
 
 from pydantic import Field
 
-from rmg_core import OutputError, ScoreRecord, Settings, Sink, SinkError, WriteFailure, WriteReport
+from rmg_core import ConfigError, OutputError, ScoreRecord, Settings, Sink, SinkError, WriteFailure, WriteReport
 from rmg_kit import AtomicFile, spreadsheet_safe
 
+from . import directory as parts
 from .formats import Format, resolve_format
 
 #: The columns of a written record, in order.
@@ -26,10 +27,12 @@ COLUMNS = (
 class LocalSinkSettings(Settings):
     path: str = Field(description="The file to write; '-' writes JSONL to standard output.")
     format: Format = "auto"
-    mode: Literal["replace", "append"] = Field(
+    mode: Literal["replace", "append", "directory"] = Field(
         "replace",
         description="replace: the file holds this run's scores only (a re-run never duplicates); "
-        "append: add to the file (for `rmg worker`; a re-graded score is appended again, the last line wins).",
+        "append: add to the file (for `rmg worker`; a re-graded score is appended again, the last line wins); "
+        "directory: path is a directory of part-*.jsonl files and a _manifest.json written when the run completed "
+        "(a path ending in '/' or naming a directory chooses it); the mode that may write on an executor's workers.",
     )
     write_errors: bool = Field(True, description="Write GraderError records (value null, 'error' set).")
 
@@ -124,12 +127,36 @@ class LocalFileSink(Sink):
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        self.format = resolve_format(self.settings.path, self.settings.format, "sink 'local'")
+        path, mode = self.settings.path, self.settings.mode
+        #: The directory of parts (absolute: a worker resolves it where the run started), or None.
+        self.directory: Optional[str] = None
+        if mode == "directory" or (mode == "replace" and path != "-" and (path.endswith(("/", os.sep)) or os.path.isdir(path))):
+            if path == "-" or self.settings.format == "csv":
+                raise ConfigError(f"sink 'local': mode = \"directory\" writes JSONL parts into a directory, not "
+                                  f"{'standard output' if path == '-' else 'CSV'}; give a directory path and format = \"jsonl\"")
+            self.directory = os.path.abspath(path)
+            self.format: Literal["jsonl", "csv"] = "jsonl"
+        else:
+            self.format = resolve_format(path, self.settings.format, "sink 'local'")
         self._handle: Optional[IO[str]] = None
         self._csv: Optional[Any] = None
         self._atomic: Optional[AtomicFile] = None
+        self._part: Optional[parts.PartWriter] = None
+        self._unit: Optional[str] = None  # the work unit this instance writes, on an executor's worker
+        self._written = 0
+        self._scores: dict[str, dict[str, str]] = {}
+
+    @property
+    def runs_on_workers(self) -> bool:  # type: ignore[override]
+        """In directory mode: each unit renames its own part into place, so a unit run twice leaves one copy."""
+        return self.directory is not None
 
     async def open(self) -> None:
+        if self.directory is not None:  # the whole run as one part (in one process, or sinks on the driver)
+            parts.begin(self.directory)
+            await self.open_unit(parts.WHOLE_RUN)
+            self._unit = None
+            return
         path = self.settings.path
         exists = False  # a CSV appended to an existing file must not repeat its header
         newline = "" if self.format == "csv" else None
@@ -160,6 +187,8 @@ class LocalFileSink(Sink):
         write_errors = self.settings.write_errors
         kept = records if write_errors else [r for r in records if not r.is_error]
         report.skipped = len(records) - len(kept)
+        if self.directory is not None and self._unit is None:
+            parts.score_identities(records, self._scores)  # for the manifest's fingerprint
         lines = []
         if self._csv is not None:
             for record in kept:
@@ -190,15 +219,21 @@ class LocalFileSink(Sink):
             report.written = 0
             report.failed.extend(WriteFailure.of(r, f"cannot write {self.settings.path!r}: {exc.strerror or exc}")
                                  for r in kept)
+        self._written += report.written
         return report
 
     def worker_problem(self) -> Optional[str]:
+        if self.directory is not None:
+            return (f"sink 'local' in directory mode ({self.settings.path!r}) is for `rmg eval`: every cycle would start "
+                    f"the directory again; write a file with mode = \"append\" in its [[sinks]] table")
         if self.settings.mode == "replace" and self.settings.path != "-":
             return (f"sink 'local' replaces {self.settings.path!r} every time it opens, so each worker restart would "
                     f"erase the scores the worker has recorded as written; set mode = \"append\" in its [[sinks]] table")
         return None
 
     async def close(self) -> WriteReport:
+        if self.directory is not None:
+            return await self._close_part(complete=True)
         handle, self._handle = self._handle, None
         atomic, self._atomic = self._atomic, None
         if handle is None or handle is sys.stdout:
@@ -215,7 +250,13 @@ class LocalFileSink(Sink):
         return WriteReport()
 
     async def close_incomplete(self) -> WriteReport:
-        """The run stopped early: leave the target as it was, keep what was written as ``.partial``."""
+        """The run stopped early: leave the target as it was, keep what was written as ``.partial``.
+
+        In directory mode the part is kept (it holds what was written) and no
+        manifest is written: the directory reads as incomplete.
+        """
+        if self.directory is not None:
+            return await self._close_part(complete=False)
         atomic = self._atomic
         if atomic is None:  # stdout or append mode: what was written is where it belongs
             return await self.close()
@@ -227,3 +268,41 @@ class LocalFileSink(Sink):
         else:
             note = f"the run did not complete: {path!r} was left as it was; no score was written"
         return WriteReport(notes=[note])
+
+    # -- directory mode: parts and the manifest (see directory.py) ---------------------------------
+    async def open_unit(self, unit_id: str) -> None:
+        """On an executor's worker: write one work unit's records to ``part-<unit_id>.jsonl`` (renamed into place by close)."""
+        if self.directory is None:
+            raise SinkError(f"sink 'local' writes {self.settings.path!r} whole, not per work unit; set mode = \"directory\"")
+        self._part = parts.PartWriter(self.directory, unit_id)
+        self._handle, self._unit, self._written = self._part.handle, unit_id, 0
+
+    async def _close_part(self, complete: bool) -> WriteReport:
+        part, self._part, self._handle = self._part, None, None
+        if part is None:
+            return WriteReport()
+        # What a unit wrote is kept either way: a retry of the unit replaces it, and a run without
+        # a manifest reads as incomplete.
+        part.commit()
+        if self._unit is not None:
+            return WriteReport()
+        return await self.commit_units([{"unit_id": parts.WHOLE_RUN, "cases": None, "written": self._written}],
+                                       complete=complete, scores=self._scores)
+
+    async def begin_units(self) -> None:
+        """On the driver, before any unit runs on the workers: prepare the directory (see `directory.begin`)."""
+        if self.directory is not None:
+            parts.begin(self.directory)
+
+    async def commit_units(self, units: list[dict[str, Any]], *, complete: bool,
+                           scores: dict[str, dict[str, str]]) -> WriteReport:
+        """On the driver, at the end: the manifest when the run completed, else a note that the directory is incomplete."""
+        assert self.directory is not None
+        where = self.directory
+        if not complete:
+            return WriteReport(notes=[f"the run did not complete: {where!r} has no {parts.MANIFEST}; its parts hold the "
+                                      f"scores of the work units that finished"])
+        problems, notes = parts.commit(where, units, scores)
+        if problems:
+            raise SinkError(f"sink 'local': {where!r} is incomplete (no {parts.MANIFEST}): " + "; ".join(problems[:10]))
+        return WriteReport(notes=notes)
