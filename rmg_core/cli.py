@@ -113,7 +113,7 @@ def _check_paths(inputs: list[tuple[str, str]], outputs: list[tuple[str, str]]) 
                 harm = "writing it would destroy what is read" if is_input else "they would overwrite each other"
                 raise RmgError(f"{label} and {other} are the same file or one holds the other ({os.path.realpath(taken)}): {harm}; "
                                f"give {label} another path")
-        seen.append((label, path, False))
+        seen += [(label, path, False)] if real(path) else []
 
 
 async def _run(host: PluginHost, config: EvalConfig, options: dict[str, Any], quiet: bool,

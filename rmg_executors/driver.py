@@ -161,8 +161,10 @@ async def run_on_executor(
             raise
     finally:
         if lost and not summary.fatal:
-            summary.fatal = (f"{len(lost)} work units ({lost_cases} cases) were lost and not written; "
-                             f"run again to grade them: " + "; ".join(lost[:20]))
+            # Sinks on the workers may have written part of a lost unit before its worker died.
+            what = ("lost: their scores were not all written (sinks on the workers may have written some before the worker "
+                    "died; a re-run writes each score once)" if spec.sinks_on_workers else "lost and not written")
+            summary.fatal = f"{len(lost)} work units ({lost_cases} cases) were {what}; run again to grade them: " + "; ".join(lost[:20])
         if executor_open:
             try:
                 await executor.close()

@@ -275,3 +275,94 @@ unit_cases = 400
     second = cycle()  # the ledger on the driver: nothing is graded or written again
     assert second.returncode == 0 and "graded 0 (new 0" in second.stderr, second.stderr[-2000:]
     assert len((tmp_path / "scores.jsonl").read_text().splitlines()) == 2000
+
+
+def _worker_sinks_config(tmp_path: Path, fake: Any, marker: Path) -> Path:
+    """Burn 10,000 cases; the Langfuse sink and a local directory, both on the workers; the secret from their environment."""
+    _traces(tmp_path / "t.jsonl", 10000)
+    config = tmp_path / "eval.toml"
+    config.write_text(f"""
+[source]
+plugin = "local"
+path = "t.jsonl"
+
+[run]
+chunk_size = 250        # the killed attempt has written some of its unit before it dies
+
+[graders.burn]
+plugin = "burn"
+ms = 1.5
+marker = "{marker}"
+
+[[sinks]]
+plugin = "langfuse"
+base_url = "{fake.base_url}"
+public_key = "{fake.public_key}"
+secret_key = "${{RMG_TEST_LF_SECRET}}"
+
+[[sinks]]
+plugin = "local"
+path = "scores/"
+
+[executor]
+plugin = "ray"
+sinks = "workers"
+unit_cases = 1250
+""", encoding="utf-8")
+    return config
+
+
+def _stored(fake: Any) -> dict[str, dict[str, Any]]:
+    rows = fake.scores()
+    assert len(rows) == len({r["id"] for r in rows})  # one row per score id
+    return {r["id"]: r for r in rows}
+
+
+def test_worker_side_sinks_under_a_killed_worker_store_each_score_once(ray_cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.fake_langfuse import FakeLangfuse
+
+    marker, killed = tmp_path / "marker.txt", {}
+    with FakeLangfuse(secret_key=ray_cluster["env"]["RMG_TEST_LF_SECRET"]) as fake:
+        config = _worker_sinks_config(tmp_path, fake, marker)
+        thread = _kill_first_unit(marker, killed)
+        run = _rmg(ray_cluster, tmp_path, "-c", str(config))
+        thread.join(timeout=10)
+        assert killed, f"no unit started: {run.stderr[-3000:]}"
+        assert run.returncode == 0, run.stderr[-3000:]
+        stored = _stored(fake)
+        assert not fake.violations()
+    starts = [line.split()[1] for line in marker.read_text().splitlines()]
+    assert starts.count(killed["trace_id"]) == 2  # the killed unit really was running, and ran again
+    rows = [json.loads(line) for part in sorted((tmp_path / "scores").glob("part-*.jsonl")) for line in part.read_text().splitlines()]
+    manifest = json.loads((tmp_path / "scores" / "_manifest.json").read_text())
+    assert manifest["units"] == 8 and manifest["cases"] == manifest["lines"] == 10000
+    assert sorted(p.name for p in (tmp_path / "scores").iterdir()) == sorted(["_manifest.json", *(p["part"] for p in manifest["parts"])])
+    # Exactly N x S scores with unique ids, on the server and in the directory, with the values one process writes.
+    assert len(stored) == 10000 and len(rows) == 10000 and {r["score_id"] for r in rows} == set(stored)
+    assert all(r["value"] == _burn_value(r["trace_id"]) == stored[r["score_id"]]["value"] for r in rows)
+
+
+def test_worker_side_sinks_with_retries_off_name_the_lost_unit(ray_cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.fake_langfuse import FakeLangfuse
+
+    marker, killed = tmp_path / "marker.txt", {}
+    with FakeLangfuse(secret_key=ray_cluster["env"]["RMG_TEST_LF_SECRET"]) as fake:
+        config = _worker_sinks_config(tmp_path, fake, marker)
+        thread = _kill_first_unit(marker, killed)
+        run = _rmg(ray_cluster, tmp_path, "-c", str(config), "-s", "executor.max_retries=0")
+        thread.join(timeout=10)
+        stored = _stored(fake)
+    assert killed and run.returncode == 1, run.stderr[-3000:]
+    lost = re.search(r"1 work units \((\d+) cases\) were lost: their scores were not all written \(sinks on the workers may "
+                     r"have written some before the worker died; a re-run writes each score once\); run again to grade them: "
+                     r"unit (u\d+-\w+) \(\1 cases\): WorkerCrashedError", run.stderr)
+    assert lost, run.stderr[-3000:]
+    lost_cases, unit = int(lost.group(1)), lost.group(2)
+    # The directory reads as incomplete: no manifest, and no part of the lost unit (only what its worker left hidden).
+    scores = tmp_path / "scores"
+    assert not (scores / "_manifest.json").exists() and "has no _manifest.json" in run.stderr
+    assert not (scores / f"part-{unit}.jsonl").exists()
+    rows = [json.loads(line) for part in sorted(scores.glob("part-*.jsonl")) for line in part.read_text().splitlines()]
+    assert len(rows) + lost_cases == 10000 and killed["trace_id"] not in {r["trace_id"] for r in rows}
+    # Every other unit is complete on the server too; of the lost unit, at most what was written before the kill.
+    assert {r["score_id"] for r in rows} <= set(stored) and len(stored) < 10000
