@@ -94,10 +94,9 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
 def _same_file(a: str, b: str) -> bool:
     """Whether two paths are one file, symlinks followed (a hard link too, when both exist), or one is in the other
     (an output directory of parts)."""
-    ra, rb = os.path.realpath(a), os.path.realpath(b)
-    try:
-        return ra == rb or rb.startswith(os.path.join(ra, "")) or ra.startswith(os.path.join(rb, "")) or os.path.samefile(a, b)
-    except OSError:
+    try:  # the common path of two paths is one of them when they are equal or one holds the other
+        return os.path.commonpath(real := [os.path.realpath(a), os.path.realpath(b)]) in real or os.path.samefile(a, b)
+    except (OSError, ValueError):  # ValueError: paths on two Windows drives
         return False
 
 
