@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rmg_core import ConfigError, assemble_config, build_components, load_plugins
+from rmg_core import ConfigError, SinkError, assemble_config, build_components, load_plugins
 from rmg_executors import UnitSettings, run_spec
 from rmg_executors.driver import run_on_executor
 from tests.test_executors import ThreadExecutor, _plugins, _traces  # noqa: F401 - _plugins: the fixture
@@ -110,3 +110,6 @@ def test_directory_mode_settings_are_checked(tmp_path) -> None:  # type: ignore[
     assert "is for `rmg eval`" in (sink.worker_problem() or "")
     with pytest.raises(Exception, match="is a file, and mode = \"directory\" writes a directory"):
         asyncio.run(sink.open())
+    # A unit id comes from an executor, maybe a third party's: it names a file in the directory, never a path.
+    with pytest.raises(SinkError, match="cannot name a part file"):
+        asyncio.run(LocalFileSink(path=str(tmp_path / "d"), mode="directory").open_unit("../../etc/x"))

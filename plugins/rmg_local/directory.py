@@ -32,7 +32,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Optional
 
-from rmg_core import ScoreRecord, SinkError, __version__
+from rmg_core import OutputError, ScoreRecord, SinkError, __version__
 from rmg_kit import AtomicFile, atomic_write
 
 MANIFEST = "_manifest.json"
@@ -80,13 +80,19 @@ def begin(directory: str) -> None:
 
 
 class PartWriter:
-    """One unit's part: written to a hidden temporary file, renamed to ``part-<unit id>.jsonl`` by `commit`."""
+    """One unit's part: written to a hidden temporary file, renamed to ``part-<unit id>.jsonl`` by `commit`.
+
+    There is no abandoning a part: what a unit wrote is kept even when the run
+    did not complete (a run without a manifest reads as incomplete, and a
+    retry of the unit replaces its part); a killed attempt leaves only its
+    hidden temporary file, which the driver's `commit` removes.
+    """
 
     def __init__(self, directory: str, unit_id: str) -> None:
         self.path = os.path.join(directory, part_name(unit_id))
         try:
             self._file: Optional[AtomicFile] = AtomicFile(self.path)
-        except Exception as exc:  # OutputError naming the part
+        except OutputError as exc:  # it names the part and the fix
             raise SinkError(f"sink 'local': {exc}") from None
         self.handle = self._file.handle
 
@@ -96,19 +102,8 @@ class PartWriter:
             atomic, self._file = self._file, None
             try:
                 atomic.commit()
-            except Exception as exc:
+            except OutputError as exc:
                 raise SinkError(f"sink 'local': {exc}") from None
-
-    def abandon(self) -> None:
-        """The unit did not complete: nothing of it stays (its records are counted as not written)."""
-        if self._file is not None:
-            atomic, self._file = self._file, None
-            kept = atomic.abandon()
-            if kept:
-                try:
-                    os.unlink(kept)
-                except OSError:
-                    pass  # removed by the driver's commit, or left beside the parts of a run without manifest
 
 
 def score_identities(records: Iterable[ScoreRecord], into: dict[str, dict[str, str]]) -> None:
