@@ -44,10 +44,13 @@ def word_units(docs: Sequence[Sequence[str]]) -> tuple["np.ndarray", "np.ndarray
 def char_units(docs: Sequence[str]) -> tuple["np.ndarray", "np.ndarray"]:
     """An integer id of every character of ``docs`` (concatenated), and each doc's length."""
     joined = "".join(docs)
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     # Ranks instead of code points: one "’" would otherwise make every id 13 bits wide, and 6-grams overflow.
-    ids = np.searchsorted(np.unique(codes), codes).astype(np.int64)
-    return ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    # A table over the code points present ranks them without sorting the characters.
+    present = np.zeros(int(codes.max()) + 1 if codes.size else 1, dtype=np.int64)
+    present[codes] = 1
+    rank = np.cumsum(present) - 1
+    return rank[codes], np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
 
 
 def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> dict[int, Counts]:
@@ -56,7 +59,70 @@ def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[i
     if int(lengths.sum()) == 0:
         zero = np.zeros(n_pairs, dtype=np.float64)
         return {n: (zero, zero, zero) for n in orders}
+    counted = _one_sort_counts(units, lengths, orders)
+    if counted is not None:
+        return counted
     return {n: _clipped(key, doc, len(lengths), lengths, n) for n, key, doc in _grams(units, lengths, orders)}
+
+
+def _one_sort_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> "dict[int, Counts] | None":
+    """`shared_counts` with a single sort for every order, or None when its keys do not fit in 63 bits.
+
+    Each position gets one integer key: its pair, then the ids (from 1) of
+    the ``max(orders)`` units starting there (0 past the end of its text),
+    then 1 bit for prediction/reference.  Sorted, the keys of equal n-grams
+    of a pair are adjacent for *every* n (they share the key's top bits),
+    so each order's counts are a pass over runs instead of a sort.
+    """
+    n_docs, max_order, total = len(lengths), max(orders), int(lengths.sum())
+    n_pairs = n_docs // 2
+    pair_bits = max(1, (n_pairs - 1).bit_length())
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    ranks = _fitting_ranks(units, doc >> 1, n_pairs, (63 - 1 - pair_bits) // max_order)
+    if ranks is None:
+        return None
+    bits = int(ranks.max()).bit_length()
+    start = np.zeros(n_docs, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=start[1:])
+    room = lengths[doc] - (np.arange(total, dtype=np.int64) - start[doc])  # units from each position to its doc's end
+    padded = np.concatenate([ranks, np.zeros(max_order, dtype=np.int64)])
+    key = doc >> 1
+    for j in range(max_order):
+        digit = padded[j:j + total]
+        key = (key << bits) | (np.where(room > j, digit, 0) if j else digit)
+    key = (key << 1) | (doc & 1)
+    key.sort()
+    in_reference = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(key & 1, out=in_reference[1:])
+    mask = (1 << bits) - 1
+    out: dict[int, Counts] = {}
+    new = np.ones(total, dtype=bool)
+    for n in orders:
+        prefix = key >> (1 + bits * (max_order - n))  # (pair, first n units)
+        np.not_equal(prefix[1:], prefix[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        ends = np.append(starts[1:], total)
+        n_r = in_reference[ends] - in_reference[starts]
+        n_p = (ends - starts) - n_r
+        first = prefix[starts]
+        whole = (first & mask) != 0  # a full n-gram (its n-th unit is inside the text)
+        shared = np.bincount(first[whole] >> (bits * n), weights=np.minimum(n_p, n_r)[whole], minlength=n_pairs)
+        grams = np.maximum(lengths - n + 1, 0).astype(np.float64)
+        out[n] = (grams[0::2], grams[1::2], shared.astype(np.float64))
+    return out
+
+
+def _fitting_ranks(units: "np.ndarray", pair: "np.ndarray", n_pairs: int, max_bits: int) -> "np.ndarray | None":
+    """Unit ids from 1 that fit in ``max_bits``: the batch's own ids, else ids within each pair, else None."""
+    ranks = units.astype(np.int64) + 1
+    if int(ranks.max()).bit_length() <= max_bits:
+        return ranks
+    vocabulary = int(ranks.max()) + 1
+    code = pair * vocabulary + ranks
+    distinct, inverse = np.unique(code, return_inverse=True)
+    first_of_pair = np.searchsorted(distinct, np.arange(n_pairs, dtype=np.int64) * vocabulary)
+    ranks = inverse.ravel().astype(np.int64) - first_of_pair[pair] + 1
+    return ranks if int(ranks.max()).bit_length() <= max_bits else None
 
 
 def term_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> "TermCounts":
