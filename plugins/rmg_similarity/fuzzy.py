@@ -21,20 +21,18 @@ from .outcome import Columns, Empty
 _MATCHED = ({"matched": False}, {"matched": True})
 
 
-def format_values(template: str, rows: Sequence[Sequence[Any]] | Sequence[Any]) -> list[str]:
-    """``[template % row for row in rows]`` in one C-level ``%`` call (a row is a tuple, or one value).
+def format_values(template: str, *columns: Sequence[Any]) -> list[str]:
+    """``[template % row for row in zip(*columns)]`` in one C-level ``%`` call.
 
     ``template`` must not contain NUL: it separates the rows while formatting.
     """
-    if not rows:
+    n, width = len(columns[0]), len(columns)
+    if not n:
         return []
-    flat: list[Any] = []
-    if isinstance(rows[0], tuple):
-        for row in rows:
-            flat += row
-    else:
-        flat = list(rows)
-    return ((template + "\x00") * len(rows) % tuple(flat)).split("\x00")[:-1]
+    flat: list[Any] = [None] * (n * width)
+    for i, column in enumerate(columns):
+        flat[i::width] = column
+    return ((template + "\x00") * n % tuple(flat)).split("\x00")[:-1]
 
 
 def _texts(docs: Sequence[str], lowercase: bool) -> tuple[list[str], list[str]]:
@@ -85,8 +83,7 @@ def edit_distance(docs: Sequence[str], params: Any) -> Columns:
     np.clip(scores, 0.0, 1.0, out=scores)
     values = scores.tolist()
     raw, longest_ = distances.tolist(), longest.tolist()
-    reasons = format_values("edit_distance %.2f (%d edits, longer text %d characters)",
-                            list(zip(values, raw, longest_)))
+    reasons = format_values("edit_distance %.2f (%d edits, longer text %d characters)", values, raw, longest_)
     details = [{"raw_distance": d, "max_length": n} for d, n in zip(raw, longest_)]
     return Columns(values, reasons, details, _blank_pairs(preds, refs))
 

@@ -66,63 +66,79 @@ def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[i
 
 
 def _one_sort_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> "dict[int, Counts] | None":
-    """`shared_counts` with a single sort for every order, or None when its keys do not fit in 63 bits.
+    """`shared_counts` with a single sort for every order, or None when its keys cannot fit in 63 bits.
 
-    Each position gets one integer key: its pair, then the ids (from 1) of
-    the ``max(orders)`` units starting there (0 past the end of its text),
-    then 1 bit for prediction/reference.  Sorted, the keys of equal n-grams
-    of a pair are adjacent for *every* n (they share the key's top bits),
-    so each order's counts are a pass over runs instead of a sort.
+    Each position gets one integer key: its pair, then the ids of the
+    ``max(orders)`` units starting there, then 1 bit for prediction or
+    reference.  Sorted, the keys of equal n-grams of a pair are adjacent for
+    *every* n (they share the key's top bits), so each order's counts are a
+    pass over runs of equal top bits instead of a sort.  Past the end of a
+    text the ids are 0 in a prediction and 1 in a reference (real units
+    count from 2), so an n-gram cut by the end never matches anything.
+    Batches too large for one key are cut into groups of pairs.
     """
-    n_docs, max_order, total = len(lengths), max(orders), int(lengths.sum())
-    n_pairs = n_docs // 2
-    pair_bits = max(1, (n_pairs - 1).bit_length())
-    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    ranks = _fitting_ranks(units, doc >> 1, n_pairs, (63 - 1 - pair_bits) // max_order)
-    if ranks is None:
-        return None
+    max_order, n_pairs = max(orders), len(lengths) // 2
+    ranks = units.astype(np.int64) + 2
     bits = int(ranks.max()).bit_length()
-    start = np.zeros(n_docs, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=start[1:])
-    room = lengths[doc] - (np.arange(total, dtype=np.int64) - start[doc])  # units from each position to its doc's end
-    padded = np.concatenate([ranks, np.zeros(max_order, dtype=np.int64)])
+    room = 62 - max_order * bits  # bits left for the pair
+    if room < 6:
+        ranks = _ranks_in_pair(ranks, lengths)
+        bits = int(ranks.max()).bit_length()
+        room = 62 - max_order * bits
+        if room < max(1, (n_pairs - 1).bit_length()):
+            return None
+    group = 1 << room
+    if n_pairs <= group:
+        return _runs_counts(ranks, bits, lengths, orders)
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    parts = [_runs_counts(ranks[bounds[2 * a]:bounds[min(2 * (a + group), len(lengths))]], bits,
+                          lengths[2 * a:2 * (a + group)], orders) for a in range(0, n_pairs, group)]
+    return {n: tuple(np.concatenate([part[n][i] for part in parts]) for i in range(3)) for n in orders}  # type: ignore[misc]
+
+
+def _ranks_in_pair(ranks: "np.ndarray", lengths: "np.ndarray") -> "np.ndarray":
+    """Unit ids (from 2) numbered within each pair: a pair has far fewer distinct units than a batch."""
+    n_pairs = len(lengths) // 2
+    pair = np.repeat(np.arange(n_pairs, dtype=np.int64), lengths[0::2] + lengths[1::2])
+    vocabulary = int(ranks.max()) + 1
+    distinct, inverse = np.unique(pair * vocabulary + ranks, return_inverse=True)
+    first_of_pair = np.searchsorted(distinct, np.arange(n_pairs, dtype=np.int64) * vocabulary)
+    return inverse.ravel().astype(np.int64) - first_of_pair[pair] + 2
+
+
+def _runs_counts(ranks: "np.ndarray", bits: int, lengths: "np.ndarray", orders: Sequence[int]) -> dict[int, Counts]:
+    n_docs, max_order = len(lengths), max(orders)
+    n_pairs = n_docs // 2
+    padded_lengths = lengths + max_order
+    size = int(padded_lengths.sum())
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), padded_lengths)
+    # Every text followed by max_order padding ids: 0 after a prediction, 1 after a reference.
+    padded = np.zeros(size + max_order, dtype=np.int64)
+    padded[:size] = doc & 1
+    where = np.arange(len(ranks), dtype=np.int64) + np.repeat(np.arange(n_docs, dtype=np.int64) * max_order, lengths)
+    padded[where] = ranks
     key = doc >> 1
     for j in range(max_order):
-        digit = padded[j:j + total]
-        key = (key << bits) | (np.where(room > j, digit, 0) if j else digit)
-    key = (key << 1) | (doc & 1)
+        key <<= bits
+        key |= padded[j:j + size]
+    key <<= 1
+    key |= doc & 1
     key.sort()
-    in_reference = np.zeros(total + 1, dtype=np.int64)
-    np.cumsum(key & 1, out=in_reference[1:])
-    mask = (1 << bits) - 1
+    in_reference = np.cumsum(key & 1)
+    prefix = np.empty_like(key)
+    new = np.ones(size, dtype=bool)
     out: dict[int, Counts] = {}
-    new = np.ones(total, dtype=bool)
     for n in orders:
-        prefix = key >> (1 + bits * (max_order - n))  # (pair, first n units)
+        np.right_shift(key, 1 + bits * (max_order - n), out=prefix)  # (pair, first n units)
         np.not_equal(prefix[1:], prefix[:-1], out=new[1:])
         starts = np.flatnonzero(new)
-        ends = np.append(starts[1:], total)
-        n_r = in_reference[ends] - in_reference[starts]
-        n_p = (ends - starts) - n_r
-        first = prefix[starts]
-        whole = (first & mask) != 0  # a full n-gram (its n-th unit is inside the text)
-        shared = np.bincount(first[whole] >> (bits * n), weights=np.minimum(n_p, n_r)[whole], minlength=n_pairs)
+        last = np.append(starts[1:], size) - 1
+        n_r = in_reference[last] - in_reference[starts] + (key[starts] & 1)
+        n_p = (last - starts + 1) - n_r
+        shared = np.bincount(prefix[starts] >> (bits * n), weights=np.minimum(n_p, n_r), minlength=n_pairs)
         grams = np.maximum(lengths - n + 1, 0).astype(np.float64)
-        out[n] = (grams[0::2], grams[1::2], shared.astype(np.float64))
+        out[n] = (grams[0::2], grams[1::2], shared)
     return out
-
-
-def _fitting_ranks(units: "np.ndarray", pair: "np.ndarray", n_pairs: int, max_bits: int) -> "np.ndarray | None":
-    """Unit ids from 1 that fit in ``max_bits``: the batch's own ids, else ids within each pair, else None."""
-    ranks = units.astype(np.int64) + 1
-    if int(ranks.max()).bit_length() <= max_bits:
-        return ranks
-    vocabulary = int(ranks.max()) + 1
-    code = pair * vocabulary + ranks
-    distinct, inverse = np.unique(code, return_inverse=True)
-    first_of_pair = np.searchsorted(distinct, np.arange(n_pairs, dtype=np.int64) * vocabulary)
-    ranks = inverse.ravel().astype(np.int64) - first_of_pair[pair] + 1
-    return ranks if int(ranks.max()).bit_length() <= max_bits else None
 
 
 def term_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> "TermCounts":

@@ -51,8 +51,7 @@ def bleu(docs: Sequence[str], params: Any) -> Columns:
                                          params.smooth_method, params.smooth_value, params.effective_order)
     values = np.clip(score / 100.0, 0.0, 1.0).tolist()
     sys_list, ref_list, bp_list = sys_len.tolist(), ref_len.tolist(), bp.tolist()
-    reasons = format_values("bleu %.2f (brevity penalty %.2f, %d/%d tokens)",
-                            list(zip(values, bp_list, sys_list, ref_list)))
+    reasons = format_values("bleu %.2f (brevity penalty %.2f, %d/%d tokens)", values, bp_list, sys_list, ref_list)
     details = [{"precisions": p, "bp": b, "sys_len": s, "ref_len": r}
                for p, b, s, r in zip((precisions / 100.0).tolist(), bp_list, sys_list, ref_list)]
     empty = {k: Empty(bool(s), bool(r)) for k, (s, r) in enumerate(zip(sys_list, ref_list)) if not s or not r}
@@ -192,8 +191,7 @@ def chrf(docs: Sequence[str], params: Any) -> Columns:
     score = chrf_formula(np.stack([s[0] for s in stats], axis=1), np.stack([s[1] for s in stats], axis=1),
                          np.stack([s[2] for s in stats], axis=1), params.beta)
     values = np.clip(score / 100.0, 0.0, 1.0).tolist()
-    tail = f" over character 1-{params.char_order}-grams"
-    reasons = [f"chrf {text}{tail}" for text in format_values("%.2f", values)]
+    reasons = format_values(f"chrf %.2f over character 1-{params.char_order}-grams", values)
     empty = {k: Empty(bool(chars[2 * k]), bool(chars[2 * k + 1]))
              for k in range(len(values)) if not chars[2 * k] or not chars[2 * k + 1]}
     return Columns(values, reasons, None, empty)
@@ -252,7 +250,7 @@ def meteor(docs: Sequence[str], params: Any) -> Columns:
         # NLTK's preprocess (str.lower) on each word; rmg's ASCII terms are already lower case.
         words.append([w.lower() for w in terms] if lower and not text.isascii() else terms)
     values, empty = meteor_scores(words, params.alpha, params.beta, params.gamma)
-    reasons = [f"meteor {text} (exact and stem matches; no WordNet synonyms)" for text in format_values("%.2f", values)]
+    reasons = format_values("meteor %.2f (exact and stem matches; no WordNet synonyms)", values)
     return Columns(values, reasons, [_NO_WORDNET] * len(values), empty)
 
 
