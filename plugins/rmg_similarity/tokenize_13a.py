@@ -10,9 +10,9 @@ rest of sentence BLEU.  Their effect is simple except next to digits:
    (``3.14``, ``1,000``), where the regexes' left-to-right matching decides;
 3. a ``-`` after a digit becomes a token of its own (``1-2``).
 
-So each of those punctuation characters present in a text is padded with
-spaces by ``str.replace`` (a C loop, no regex), and the text split on
-whitespace.  A whitespace-separated chunk where a ``.``, ``,`` or ``-``
+So the batch is joined into one string, each of those punctuation
+characters padded with spaces by one numpy pass over its code points, and
+the result split on whitespace.  A whitespace-separated chunk where a ``.``, ``,`` or ``-``
 touches a digit goes through sacreBLEU's own regexes instead (taken from
 its tokenizer object, not copied).  The tests compare the result with
 ``Tokenizer13a`` on random and adversarial text (hypothesis).
@@ -29,6 +29,10 @@ _DIGIT_CHUNK = re.compile(r"(?<!\S)\S*?(?:[0-9][.,\-]|[.,][0-9])\S*")
 #: Whether a text has such a chunk (quicker tests: first any digit, then a digit next to ".,-").
 _DIGIT = re.compile(r"[0-9]")
 _NEAR_DIGIT = re.compile(r"[0-9][.,\-]|[.,][0-9]")
+#: Joins the texts of a batch (a text holding it sends the batch through one text at a time).
+_SEPARATOR = "\x00"
+#: Stands in the joined text for a digit chunk already tokenized (a text holding it: one at a time).
+_PLACEHOLDER = "\x01"
 _ENTITIES = (("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
 
 
@@ -44,6 +48,24 @@ def _rules() -> tuple[tuple[tuple[str, str], ...], dict[int, str], list[tuple["r
     isolated = [chr(cp) for cp in range(128) if not chr(cp).isspace() and isolate.fullmatch(chr(cp))]
     pads = tuple((c, f" {c} ") for c in isolated + [".", ","])
     return pads, {ord(c): f" {c} " for c in isolated}, regexes[1:]
+
+
+def _padded(joined: str, codes: frozenset[int]) -> str:
+    """``joined`` with a space before and after each character whose code point is in ``codes``.
+
+    One numpy pass over the code points instead of a ``str.replace`` per
+    character per text.
+    """
+    import numpy as np
+
+    chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    table = np.zeros(129, dtype=bool)  # ASCII code points, and 128 for any other
+    table[list(codes)] = True
+    pad = table[np.minimum(chars, 128)]
+    width = 1 + 2 * pad.astype(np.int64)
+    out = np.full(int(width.sum()), ord(" "), dtype=np.uint32)
+    out[np.cumsum(width) - width + pad] = chars
+    return out.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def _line_level(text: str) -> str:
@@ -62,6 +84,7 @@ def tokenizer_13a(lowercase: bool = False) -> Callable[[Sequence[str]], list[lis
     """texts -> each text's tokens, as ``BLEU(lowercase=...)._preprocess_segment(text).split()``."""
     pads, table, regexes = _rules()
     digit_chunks, any_digit, near_digit = _DIGIT_CHUNK.finditer, _DIGIT.search, _NEAR_DIGIT.search
+    padded_codes = frozenset(ord(char) for char, _ in pads) | {ord(_SEPARATOR)}
 
     def plain(text: str) -> list[str]:
         for char, padded in pads:
@@ -86,15 +109,36 @@ def tokenizer_13a(lowercase: bool = False) -> Callable[[Sequence[str]], list[lis
         return tokens + plain(text[done:])
 
     def tokenize(texts: Sequence[str]) -> list[list[str]]:
-        out = []
-        for text in texts:
-            if lowercase:
-                text = text.lower()
-            text = _line_level(text.rstrip())
+        prepared = [_line_level((text.lower() if lowercase else text).rstrip()) for text in texts]
+        # Each digit chunk is tokenized by the regexes and stands in the joined text as a placeholder.
+        chunks: dict[int, list[list[str]]] = {}
+        for k, text in enumerate(prepared):
             if any_digit(text) is not None and near_digit(text) is not None:
-                out.append(with_digits(text))
-            else:
-                out.append(plain(text))
+                parts, done, found = [], 0, []
+                for match in digit_chunks(text):
+                    parts.append(text[done:match.start()])
+                    found.append(by_regexes(match.group()))
+                    done = match.end()
+                parts.append(text[done:])
+                prepared[k] = f" {_PLACEHOLDER} ".join(parts)
+                chunks[k] = found
+        joined = _SEPARATOR.join(prepared)
+        if (joined.count(_SEPARATOR) != len(prepared) - 1
+                or joined.count(_PLACEHOLDER) != sum(map(len, chunks.values()))):
+            # A text holds the separator or the placeholder itself: one text at a time.
+            return [with_digits(text) if any_digit(text) is not None and near_digit(text) is not None
+                    else plain(text) for text in (_line_level((t.lower() if lowercase else t).rstrip()) for t in texts)]
+        flat = _padded(joined, padded_codes).split()
+        out: list[list[str]] = []
+        start, last = 0, len(prepared) - 1
+        for k in range(len(prepared)):
+            end = flat.index(_SEPARATOR, start) if k < last else len(flat)
+            tokens = flat[start:end]
+            if k in chunks:
+                found = iter(chunks[k])
+                tokens = [t for token in tokens for t in (next(found) if token == _PLACEHOLDER else (token,))]
+            out.append(tokens)
+            start = end + 1
         return out
 
     return tokenize
