@@ -19,7 +19,7 @@ from rmg_core import GraderScore
 from rmg_similarity import SimilarityGrader
 from rmg_similarity.ngrams import _clipped, _grams, shared_counts
 from rmg_similarity.tokenize import make_tokenizer
-from rmg_similarity.tokenize_13a import tokenizer_13a
+from rmg_similarity.tokenize_13a import tokenizer_13a, units_13a
 
 #: Where sacreBLEU's regexes are subtle: digits next to ".", ",", "-", runs of them, entities, newlines.
 HOSTILE = st.lists(
@@ -55,6 +55,11 @@ def test_13a_tokens_are_sacrebleus(texts: list[str], lowercase: bool) -> None:
     expected = [_sacrebleu_tokens(text, lowercase) for text in texts]
     assert tokenize(texts) == expected
     assert [tokenize([text])[0] for text in texts] == expected
+    # The ids BLEU counts: the same tokens, text by text.
+    ids, lengths, vocabulary = units_13a(texts, lowercase)
+    words = [vocabulary[i] for i in ids.tolist()]
+    starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+    assert [words[a:b] for a, b in zip(starts, starts[1:])] == expected
 
 
 def test_the_13a_punctuation_class_is_ascii_only() -> None:

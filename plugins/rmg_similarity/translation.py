@@ -37,12 +37,11 @@ def bleu(docs: Sequence[str], params: Any) -> Columns:
     """
     import numpy as np
 
-    from .ngrams import shared_counts, word_units
-    from .tokenize_13a import tokenizer_13a
+    from .ngrams import shared_counts
+    from .tokenize_13a import units_13a
 
-    tokens = tokenizer_13a(params.lowercase)(docs)
     order = params.max_ngram_order
-    units, lengths = word_units(tokens)
+    units, lengths, _ = units_13a(docs, params.lowercase)
     counts = shared_counts(units, lengths, range(1, order + 1))
     correct = np.stack([counts[n][2] for n in range(1, order + 1)], axis=1)
     total = np.stack([counts[n][0] for n in range(1, order + 1)], axis=1)
