@@ -5,13 +5,34 @@ a batch in one C++ call.  ``ratio`` is ``Indel`` normalized similarity,
 which is what ``python-Levenshtein``'s ``Levenshtein.ratio`` (OpenJudge's
 call) returns; ``partial_ratio`` and ``token_sort_ratio`` are RapidFuzz's
 (OpenJudge hand-rolls its own, see docs/graders/similarity.md).
+
+These metrics cost RapidFuzz about a microsecond a pair, so everything
+around them is done a batch at a time too (`Columns`, `format_values`):
+per-pair Python work would otherwise cost more than the metric.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .outcome import Empty, Outcome
+from .outcome import Columns, Empty
+
+#: The ``matched`` detail, indexed by the boolean (the grader copies it into each result's own dict).
+_MATCHED = ({"matched": False}, {"matched": True})
+
+
+def format_values(template: str, *columns: Sequence[Any]) -> list[str]:
+    """``[template % row for row in zip(*columns)]`` in one C-level ``%`` call.
+
+    ``template`` must not contain NUL: it separates the rows while formatting.
+    """
+    n, width = len(columns[0]), len(columns)
+    if not n:
+        return []
+    flat: list[Any] = [None] * (n * width)
+    for i, column in enumerate(columns):
+        flat[i::width] = column
+    return ((template + "\x00") * n % tuple(flat)).split("\x00")[:-1]
 
 
 def _texts(docs: Sequence[str], lowercase: bool) -> tuple[list[str], list[str]]:
@@ -20,7 +41,13 @@ def _texts(docs: Sequence[str], lowercase: bool) -> tuple[list[str], list[str]]:
     return list(docs[0::2]), list(docs[1::2])
 
 
-def fuzzy_match(docs: Sequence[str], params: Any) -> list[Outcome]:
+def _blank_pairs(preds: list[str], refs: list[str]) -> dict[int, Empty]:
+    """Pairs where a side is empty or whitespace only (``not text.strip()``)."""
+    return {k: Empty(bool(p) and not p.isspace(), bool(r) and not r.isspace())
+            for k, (p, r) in enumerate(zip(preds, refs)) if not p or not r or p.isspace() or r.isspace()}
+
+
+def fuzzy_match(docs: Sequence[str], params: Any) -> Columns:
     """RapidFuzz ``ratio`` (or ``partial_ratio`` / ``token_sort_ratio``) in [0, 1]; ``matched`` = score >= threshold."""
     import numpy as np
     from rapidfuzz import fuzz, process
@@ -29,37 +56,36 @@ def fuzzy_match(docs: Sequence[str], params: Any) -> list[Outcome]:
     scorer = {"ratio": fuzz.ratio, "partial_ratio": fuzz.partial_ratio,
               "token_sort_ratio": fuzz.token_sort_ratio}[params.method]
     scores = process.cpdist(preds, refs, scorer=scorer, dtype=np.float64, workers=1) / 100.0
-    out: list[Outcome] = []
-    for pred, ref, value in zip(preds, refs, scores.tolist()):
-        if not pred.strip() or not ref.strip():
-            out.append(Empty(bool(pred.strip()), bool(ref.strip())))
-            continue
-        value = min(1.0, max(0.0, value))
-        matched = value >= params.threshold
-        out.append((value, f"fuzzy {params.method} {value:.2f} ({'matched' if matched else 'not matched'} "
-                           f"at threshold {params.threshold:g})", {"matched": matched}))
-    return out
+    np.clip(scores, 0.0, 1.0, out=scores)
+    values = scores.tolist()
+    matched = (scores >= params.threshold).tolist()
+    head = f"fuzzy {params.method} "
+    tails = (f" (not matched at threshold {params.threshold:g})", f" (matched at threshold {params.threshold:g})")
+    reasons = [head + text + tails[m] for text, m in zip(format_values("%.2f", values), matched)]
+    return Columns(values, reasons, [_MATCHED[m] for m in matched], _blank_pairs(preds, refs))
 
 
-def edit_distance(docs: Sequence[str], params: Any) -> list[Outcome]:
+def edit_distance(docs: Sequence[str], params: Any) -> Columns:
     """``1 - levenshtein / max(len)`` (or ``1 / (1 + levenshtein)`` without ``normalize_by_length``)."""
     import numpy as np
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
     preds, refs = _texts(docs, params.lowercase)
-    distances = process.cpdist(preds, refs, scorer=Levenshtein.distance, dtype=np.int64, workers=1).tolist()
-    out: list[Outcome] = []
-    for pred, ref, distance in zip(preds, refs, distances):
-        if not pred.strip() or not ref.strip():
-            out.append(Empty(bool(pred.strip()), bool(ref.strip())))
-            continue
-        longest = max(len(pred), len(ref))
-        value = 1.0 - distance / longest if params.normalize_by_length else 1.0 / (1.0 + distance)
-        value = min(1.0, max(0.0, value))
-        out.append((value, f"edit_distance {value:.2f} ({distance} edits, longer text {longest} characters)",
-                    {"raw_distance": distance, "max_length": longest}))
-    return out
+    distances = process.cpdist(preds, refs, scorer=Levenshtein.distance, dtype=np.int64, workers=1)
+    longest = np.maximum(np.fromiter(map(len, preds), dtype=np.int64, count=len(preds)),
+                         np.fromiter(map(len, refs), dtype=np.int64, count=len(refs)))
+    with np.errstate(divide="ignore", invalid="ignore"):  # both texts empty: an Empty pair, value unused
+        if params.normalize_by_length:
+            scores = 1.0 - distances / longest
+        else:
+            scores = 1.0 / (1.0 + distances)
+    np.clip(scores, 0.0, 1.0, out=scores)
+    values = scores.tolist()
+    raw, longest_ = distances.tolist(), longest.tolist()
+    reasons = format_values("edit_distance %.2f (%d edits, longer text %d characters)", values, raw, longest_)
+    details = [{"raw_distance": d, "max_length": n} for d, n in zip(raw, longest_)]
+    return Columns(values, reasons, details, _blank_pairs(preds, refs))
 
 
-__all__ = ["fuzzy_match", "edit_distance"]
+__all__ = ["fuzzy_match", "edit_distance", "format_values"]

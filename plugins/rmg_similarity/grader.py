@@ -10,11 +10,12 @@ registering the plugin costs nothing.
 from __future__ import annotations
 
 import importlib
+import itertools
 from typing import Any, Mapping, Optional, Sequence
 
 from rmg_core import Grader, GraderError, GraderResult, GraderScore, answer_text, fingerprint
 
-from .outcome import Empty, Outcome
+from .outcome import Columns, Empty, Outcome
 from .results import score_builder
 from .settings import SimilaritySettings
 
@@ -72,11 +73,17 @@ class SimilarityGrader(Grader):
 
     def evaluate_batch(self, items: Sequence[Mapping[str, Any]]) -> list[GraderResult]:
         """Grade every item (``{"prediction": ..., "reference": ...}``) in one vectorized pass."""
+        predictions = [item.get("prediction") for item in items]
+        references = [item.get("reference") for item in items]
+        if {type(x) for x in predictions} | {type(x) for x in references} == {str}:
+            # The common case, plain strings on both sides: no per-item checks (cheap metrics feel them).
+            docs = [None] * (2 * len(items))
+            docs[0::2], docs[1::2] = predictions, references
+            return self._score_texts(docs)  # type: ignore[arg-type]
         results: list[Optional[GraderResult]] = [None] * len(items)
-        docs: list[str] = []
+        docs = []
         todo: list[int] = []
-        for i, item in enumerate(items):
-            prediction, reference = item.get("prediction"), item.get("reference")
+        for i, (prediction, reference) in enumerate(zip(predictions, references)):
             if prediction is None or reference is None:
                 field = "prediction" if prediction is None else "reference"
                 results[i] = GraderError(
@@ -87,7 +94,6 @@ class SimilarityGrader(Grader):
                     not_applicable=True,
                 )
                 continue
-            # The common case (plain strings) skips answer_text's dispatch.
             docs.append(prediction if type(prediction) is str else answer_text(prediction))
             docs.append(reference if type(reference) is str else answer_text(reference))
             todo.append(i)
@@ -97,7 +103,7 @@ class SimilarityGrader(Grader):
         return results  # type: ignore[return-value]
 
     # -- internals ---------------------------------------------------------
-    def _outcomes(self, docs: list[str]) -> list[Outcome]:
+    def _outcomes(self, docs: list[str]) -> "list[Outcome] | Columns":
         params = self.settings.params  # type: ignore[attr-defined]
         measure = _COUNTED.get(self.algorithm)
         if measure is not None:
@@ -111,8 +117,16 @@ class SimilarityGrader(Grader):
         """Scores for ``docs`` = [prediction0, reference0, prediction1, ...]."""
         build = score_builder()
         name, meta = self.name, self._params_meta
-        out: list[GraderResult] = []
-        for k, outcome in enumerate(self._outcomes(docs)):
+        outcomes = self._outcomes(docs)
+        if type(outcomes) is Columns:
+            values, reasons, details, empty = outcomes
+            metas = [meta | extra for extra in details] if details is not None else [dict(meta) for _ in values]
+            out: list[GraderResult] = list(map(build, itertools.repeat(name), values, reasons, metas))
+            for k, (has_p, has_r) in empty.items():
+                out[k] = _empty_result(name, meta, docs[2 * k], docs[2 * k + 1], has_p, has_r)
+            return out
+        out = []
+        for k, outcome in enumerate(outcomes):
             if type(outcome) is Empty:
                 out.append(_empty_result(name, meta, docs[2 * k], docs[2 * k + 1], *outcome))
             else:

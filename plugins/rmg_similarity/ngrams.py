@@ -44,10 +44,13 @@ def word_units(docs: Sequence[Sequence[str]]) -> tuple["np.ndarray", "np.ndarray
 def char_units(docs: Sequence[str]) -> tuple["np.ndarray", "np.ndarray"]:
     """An integer id of every character of ``docs`` (concatenated), and each doc's length."""
     joined = "".join(docs)
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     # Ranks instead of code points: one "’" would otherwise make every id 13 bits wide, and 6-grams overflow.
-    ids = np.searchsorted(np.unique(codes), codes).astype(np.int64)
-    return ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    # A table over the code points present ranks them without sorting the characters.
+    present = np.zeros(int(codes.max()) + 1 if codes.size else 1, dtype=np.int64)
+    present[codes] = 1
+    rank = np.cumsum(present) - 1
+    return rank[codes], np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
 
 
 def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> dict[int, Counts]:
@@ -56,7 +59,86 @@ def shared_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[i
     if int(lengths.sum()) == 0:
         zero = np.zeros(n_pairs, dtype=np.float64)
         return {n: (zero, zero, zero) for n in orders}
+    counted = _one_sort_counts(units, lengths, orders)
+    if counted is not None:
+        return counted
     return {n: _clipped(key, doc, len(lengths), lengths, n) for n, key, doc in _grams(units, lengths, orders)}
+
+
+def _one_sort_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> "dict[int, Counts] | None":
+    """`shared_counts` with a single sort for every order, or None when its keys cannot fit in 63 bits.
+
+    Each position gets one integer key: its pair, then the ids of the
+    ``max(orders)`` units starting there, then 1 bit for prediction or
+    reference.  Sorted, the keys of equal n-grams of a pair are adjacent for
+    *every* n (they share the key's top bits), so each order's counts are a
+    pass over runs of equal top bits instead of a sort.  Past the end of a
+    text the ids are 0 in a prediction and 1 in a reference (real units
+    count from 2), so an n-gram cut by the end never matches anything.
+    Batches too large for one key are cut into groups of pairs.
+    """
+    max_order, n_pairs = max(orders), len(lengths) // 2
+    ranks = units.astype(np.int64) + 2
+    bits = int(ranks.max()).bit_length()
+    room = 62 - max_order * bits  # bits left for the pair
+    if room < 6:
+        ranks = _ranks_in_pair(ranks, lengths)
+        bits = int(ranks.max()).bit_length()
+        room = 62 - max_order * bits
+        if room < max(1, (n_pairs - 1).bit_length()):
+            return None
+    group = 1 << room
+    if n_pairs <= group:
+        return _runs_counts(ranks, bits, lengths, orders)
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    parts = [_runs_counts(ranks[bounds[2 * a]:bounds[min(2 * (a + group), len(lengths))]], bits,
+                          lengths[2 * a:2 * (a + group)], orders) for a in range(0, n_pairs, group)]
+    return {n: tuple(np.concatenate([part[n][i] for part in parts]) for i in range(3)) for n in orders}  # type: ignore[misc]
+
+
+def _ranks_in_pair(ranks: "np.ndarray", lengths: "np.ndarray") -> "np.ndarray":
+    """Unit ids (from 2) numbered within each pair: a pair has far fewer distinct units than a batch."""
+    n_pairs = len(lengths) // 2
+    pair = np.repeat(np.arange(n_pairs, dtype=np.int64), lengths[0::2] + lengths[1::2])
+    vocabulary = int(ranks.max()) + 1
+    distinct, inverse = np.unique(pair * vocabulary + ranks, return_inverse=True)
+    first_of_pair = np.searchsorted(distinct, np.arange(n_pairs, dtype=np.int64) * vocabulary)
+    return inverse.ravel().astype(np.int64) - first_of_pair[pair] + 2
+
+
+def _runs_counts(ranks: "np.ndarray", bits: int, lengths: "np.ndarray", orders: Sequence[int]) -> dict[int, Counts]:
+    n_docs, max_order = len(lengths), max(orders)
+    n_pairs = n_docs // 2
+    padded_lengths = lengths + max_order
+    size = int(padded_lengths.sum())
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), padded_lengths)
+    # Every text followed by max_order padding ids: 0 after a prediction, 1 after a reference.
+    padded = np.zeros(size + max_order, dtype=np.int64)
+    padded[:size] = doc & 1
+    where = np.arange(len(ranks), dtype=np.int64) + np.repeat(np.arange(n_docs, dtype=np.int64) * max_order, lengths)
+    padded[where] = ranks
+    key = doc >> 1
+    for j in range(max_order):
+        key <<= bits
+        key |= padded[j:j + size]
+    key <<= 1
+    key |= doc & 1
+    key.sort()
+    in_reference = np.cumsum(key & 1)
+    prefix = np.empty_like(key)
+    new = np.ones(size, dtype=bool)
+    out: dict[int, Counts] = {}
+    for n in orders:
+        np.right_shift(key, 1 + bits * (max_order - n), out=prefix)  # (pair, first n units)
+        np.not_equal(prefix[1:], prefix[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        last = np.append(starts[1:], size) - 1
+        n_r = in_reference[last] - in_reference[starts] + (key[starts] & 1)
+        n_p = (last - starts + 1) - n_r
+        shared = np.bincount(prefix[starts] >> (bits * n), weights=np.minimum(n_p, n_r), minlength=n_pairs)
+        grams = np.maximum(lengths - n + 1, 0).astype(np.float64)
+        out[n] = (grams[0::2], grams[1::2], shared)
+    return out
 
 
 def term_counts(units: "np.ndarray", lengths: "np.ndarray", orders: Sequence[int]) -> "TermCounts":

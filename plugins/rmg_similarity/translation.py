@@ -22,47 +22,89 @@ import math
 from fractions import Fraction
 from typing import Any, Sequence
 
-from .outcome import Empty, Outcome
+from .fuzzy import format_values
+from .outcome import Columns, Empty, Outcome
 from .words import word_tokenizer
 
 
 # -- bleu (sacreBLEU) ------------------------------------------------------------
-@functools.lru_cache(maxsize=8)
-def _sacrebleu_bleu(max_ngram_order: int, smooth_method: str, smooth_value: Any, effective_order: bool, lowercase: bool):  # type: ignore[no-untyped-def]
+def bleu(docs: Sequence[str], params: Any) -> Columns:
+    """sacreBLEU sentence BLEU (13a tokens) of each pair, in [0, 1]; details: precisions, bp, lengths.
+
+    sacreBLEU's tokenizer (`tokenize_13a`), the batch's clipped n-gram counts
+    (`ngrams`) and ``BLEU.compute_bleu``'s formula on numpy arrays
+    (`bleu_formula`): the tests check every pair against ``BLEU.sentence_score``.
+    """
+    import numpy as np
+
+    from .ngrams import shared_counts
+    from .tokenize_13a import units_13a
+
+    order = params.max_ngram_order
+    units, lengths, _ = units_13a(docs, params.lowercase)
+    counts = shared_counts(units, lengths, range(1, order + 1))
+    correct = np.stack([counts[n][2] for n in range(1, order + 1)], axis=1)
+    total = np.stack([counts[n][0] for n in range(1, order + 1)], axis=1)
+    sys_len, ref_len = lengths[0::2], lengths[1::2]
+    score, precisions, bp = bleu_formula(correct, total, sys_len.astype(np.float64), ref_len.astype(np.float64),
+                                         params.smooth_method, params.smooth_value, params.effective_order)
+    values = np.clip(score / 100.0, 0.0, 1.0).tolist()
+    sys_list, ref_list, bp_list = sys_len.tolist(), ref_len.tolist(), bp.tolist()
+    reasons = format_values("bleu %.2f (brevity penalty %.2f, %d/%d tokens)", values, bp_list, sys_list, ref_list)
+    details = [{"precisions": p, "bp": b, "sys_len": s, "ref_len": r}
+               for p, b, s, r in zip((precisions / 100.0).tolist(), bp_list, sys_list, ref_list)]
+    empty = {k: Empty(bool(s), bool(r)) for k, (s, r) in enumerate(zip(sys_list, ref_list)) if not s or not r}
+    return Columns(values, reasons, details, empty)
+
+
+def bleu_formula(
+    correct: "np.ndarray", total: "np.ndarray", sys_len: "np.ndarray", ref_len: "np.ndarray",
+    smooth_method: str, smooth_value: Any, effective_order: bool,
+) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
+    """sacreBLEU's ``BLEU.compute_bleu`` for every pair at once: (score in [0, 100], precisions, bp).
+
+    ``correct`` and ``total`` are (pairs, orders).  The same floating-point
+    operations in the same order as sacreBLEU's loop, one order at a time
+    (its ``break`` at the first order without n-grams becomes a mask).
+    """
+    import numpy as np
     from sacrebleu.metrics import BLEU
 
-    return BLEU(max_ngram_order=max_ngram_order, smooth_method=smooth_method, smooth_value=smooth_value,
-                effective_order=effective_order, lowercase=lowercase)
-
-
-def bleu(docs: Sequence[str], params: Any) -> list[Outcome]:
-    """sacreBLEU sentence BLEU (13a tokens) of each pair, in [0, 1]; details: precisions, bp, lengths."""
-    from .ngrams import shared_counts, word_units
-
-    metric = _sacrebleu_bleu(params.max_ngram_order, params.smooth_method, params.smooth_value,
-                             params.effective_order, params.lowercase)
-    # What BLEU.sentence_score does to each text before counting (sacreBLEU's 13a tokenizer, cached per text).
-    tokens = [metric._preprocess_segment(text).split() for text in docs]
-    order = params.max_ngram_order
-    counts = shared_counts(*word_units(tokens), range(1, order + 1))
-    stats = [counts[n] for n in range(1, order + 1)]
-    out: list[Outcome] = []
-    for k in range(len(docs) // 2):
-        sys_len, ref_len = len(tokens[2 * k]), len(tokens[2 * k + 1])
-        if not sys_len or not ref_len:
-            out.append(Empty(bool(sys_len), bool(ref_len)))
-            continue
-        correct = [int(s[2][k]) for s in stats]
-        total = [int(s[0][k]) for s in stats]
-        result = metric.compute_bleu(correct, total, sys_len, ref_len, smooth_method=params.smooth_method,
-                                     smooth_value=params.smooth_value, effective_order=params.effective_order,
-                                     max_ngram_order=order)
-        value = min(1.0, max(0.0, result.score / 100.0))
-        out.append((value, f"bleu {value:.2f} (brevity penalty {result.bp:.2f}, {sys_len}/{ref_len} tokens)", {
-            "precisions": [p / 100.0 for p in result.precisions], "bp": result.bp,
-            "sys_len": sys_len, "ref_len": ref_len,
-        }))
-    return out
+    if smooth_value is None:
+        smooth_value = BLEU.SMOOTH_DEFAULTS[smooth_method]
+    n_pairs, max_order = correct.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bp = np.where(sys_len < ref_len, np.where(sys_len > 0, np.exp(1 - ref_len / sys_len), 0.0), 1.0)
+        any_correct = (correct > 0).any(axis=1)
+        precisions = np.zeros((n_pairs, max_order))
+        smooth_mteval = np.ones(n_pairs)
+        eff_order = np.full(n_pairs, max_order)
+        going = np.ones(n_pairs, dtype=bool)  # not yet at sacreBLEU's `break`
+        for i in range(max_order):
+            c, t = correct[:, i], total[:, i]
+            if smooth_method == "add-k" and i > 0:
+                c, t = c + smooth_value, t + smooth_value
+            going &= t != 0
+            if effective_order:
+                eff_order = np.where(going, i + 1, eff_order)
+            zero = going & (c == 0)
+            if smooth_method == "exp":
+                smooth_mteval = np.where(zero, smooth_mteval * 2, smooth_mteval)
+                p_zero = 100.0 / (smooth_mteval * t)
+            elif smooth_method == "floor":
+                p_zero = 100.0 * smooth_value / t
+            else:
+                p_zero = np.zeros(n_pairs)
+            precisions[:, i] = np.where(going, np.where(c == 0, p_zero, 100.0 * c / t), 0.0)
+        # my_log: log, or -9999999999 for 0; summed left to right over the effective orders.
+        logs = np.where(precisions == 0, -9999999999.0, np.log(np.where(precisions == 0, 1.0, precisions)))
+        total_log = np.zeros(n_pairs)
+        for i in range(max_order):
+            total_log = total_log + np.where(i < eff_order, logs[:, i], 0.0)
+        score = bp * np.exp(total_log / eff_order)
+    score = np.where(any_correct, score, 0.0)
+    precisions[~any_correct] = 0.0
+    return score, precisions, bp
 
 
 # -- sentence_bleu (NLTK) ----------------------------------------------------------
@@ -123,6 +165,37 @@ def gleu(docs: Sequence[str], params: Any) -> list[Outcome]:
 
 
 # -- chrf (sacreBLEU) ----------------------------------------------------------------
+def chrf(docs: Sequence[str], params: Any) -> Columns:
+    """sacreBLEU chrF (chrF++ with ``word_order``), in [0, 1].
+
+    The batch's clipped character (and word) n-gram counts (`ngrams`) and
+    ``CHRF._compute_f_score``'s formula on numpy arrays (`chrf_formula`);
+    the tests check every pair against ``CHRF.sentence_score``.
+    """
+    import numpy as np
+
+    from .ngrams import char_units, shared_counts, word_units
+
+    prepared = [text.lower() for text in docs] if params.lowercase else list(docs)
+    # What sacreBLEU's extract_all_char_ngrams counts: the text without whitespace (unless `whitespace`).
+    chars = prepared if params.whitespace else ["".join(text.split()) for text in prepared]
+    by_order = shared_counts(*char_units(chars), range(1, params.char_order + 1))
+    stats = [by_order[n] for n in range(1, params.char_order + 1)]
+    if params.word_order:
+        metric = _sacrebleu_chrf(params.char_order, params.word_order, params.beta, params.lowercase,
+                                 params.whitespace)
+        words = [metric._remove_punctuation(text) for text in prepared]
+        by_order = shared_counts(*word_units(words), range(1, params.word_order + 1))
+        stats += [by_order[n] for n in range(1, params.word_order + 1)]
+    score = chrf_formula(np.stack([s[0] for s in stats], axis=1), np.stack([s[1] for s in stats], axis=1),
+                         np.stack([s[2] for s in stats], axis=1), params.beta)
+    values = np.clip(score / 100.0, 0.0, 1.0).tolist()
+    reasons = format_values(f"chrf %.2f over character 1-{params.char_order}-grams", values)
+    empty = {k: Empty(bool(chars[2 * k]), bool(chars[2 * k + 1]))
+             for k in range(len(values)) if not chars[2 * k] or not chars[2 * k + 1]}
+    return Columns(values, reasons, None, empty)
+
+
 @functools.lru_cache(maxsize=8)
 def _sacrebleu_chrf(char_order: int, word_order: int, beta: float, lowercase: bool, whitespace: bool):  # type: ignore[no-untyped-def]
     from sacrebleu.metrics import CHRF
@@ -130,61 +203,57 @@ def _sacrebleu_chrf(char_order: int, word_order: int, beta: float, lowercase: bo
     return CHRF(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase, whitespace=whitespace)
 
 
-def chrf(docs: Sequence[str], params: Any) -> list[Outcome]:
-    """sacreBLEU chrF (chrF++ with ``word_order``), in [0, 1]."""
-    from .ngrams import char_units, shared_counts, word_units
+def chrf_formula(n_hyp: "np.ndarray", n_ref: "np.ndarray", n_match: "np.ndarray", beta: float) -> "np.ndarray":
+    """sacreBLEU's ``CHRF._compute_f_score`` (without eps smoothing) for every pair: arrays (pairs, orders) -> [0, 100].
 
-    metric = _sacrebleu_chrf(params.char_order, params.word_order, params.beta, params.lowercase, params.whitespace)
-    prepared = [metric._preprocess_segment(text) for text in docs]
-    # What sacreBLEU's extract_all_char_ngrams counts: the text without whitespace (unless `whitespace`).
-    chars = prepared if params.whitespace else ["".join(text.split()) for text in prepared]
-    by_order = shared_counts(*char_units(chars), range(1, params.char_order + 1))
-    stats = [by_order[n] for n in range(1, params.char_order + 1)]
-    if params.word_order:
-        words = [metric._remove_punctuation(text) for text in prepared]
-        by_order = shared_counts(*word_units(words), range(1, params.word_order + 1))
-        stats += [by_order[n] for n in range(1, params.word_order + 1)]
-    out: list[Outcome] = []
-    for k in range(len(docs) // 2):
-        if not chars[2 * k] or not chars[2 * k + 1]:
-            out.append(Empty(bool(chars[2 * k]), bool(chars[2 * k + 1])))
-            continue
-        flat: list[int] = []
-        for n_p, n_r, shared in stats:
-            flat += [int(n_p[k]), int(n_r[k]), int(shared[k])]
-        value = min(1.0, max(0.0, metric._compute_f_score(flat) / 100.0))
-        out.append((value, f"chrf {value:.2f} over character 1-{params.char_order}-grams", {}))
-    return out
+    The same floating-point operations in the same order as sacreBLEU's loop.
+    """
+    import numpy as np
+
+    eps = 1e-16
+    factor = beta ** 2
+    n_pairs, orders = n_hyp.shape
+    avg_prec, avg_rec = np.zeros(n_pairs), np.zeros(n_pairs)
+    effective_order = np.zeros(n_pairs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(orders):
+            h, r, m = n_hyp[:, i], n_ref[:, i], n_match[:, i]
+            prec = np.where(h > 0, m / h, eps)
+            rec = np.where(r > 0, m / r, eps)
+            both = (h > 0) & (r > 0)
+            avg_prec = avg_prec + np.where(both, prec, 0.0)
+            avg_rec = avg_rec + np.where(both, rec, 0.0)
+            effective_order = effective_order + both
+        none = effective_order == 0
+        avg_prec = np.where(none, 0.0, avg_prec / effective_order)
+        avg_rec = np.where(none, 0.0, avg_rec / effective_order)
+        score = (1 + factor) * avg_prec * avg_rec
+        score = score / ((factor * avg_prec) + avg_rec)
+        return np.where(avg_prec + avg_rec != 0, 100 * score, 0.0)
 
 
 # -- meteor (NLTK) ---------------------------------------------------------------------
-class _NoSynonyms:
-    """Stands in for NLTK's WordNet reader: no word has synsets, so only exact and stem matches count."""
+def meteor(docs: Sequence[str], params: Any) -> Columns:
+    """NLTK ``single_meteor_score`` with exact and Porter-stem matching (see the module docstring about WordNet).
 
-    def synsets(self, word: str, *args: Any, **kwargs: Any) -> list:
-        return []
-
-
-def meteor(docs: Sequence[str], params: Any) -> list[Outcome]:
-    """NLTK ``meteor_score`` (exact and Porter-stem matching; see the module docstring about WordNet)."""
-    from nltk.stem.porter import PorterStemmer
-    from nltk.translate.meteor_score import single_meteor_score
+    `meteor_align` is NLTK's alignment with each distinct word stemmed once;
+    the tests check every pair against ``single_meteor_score``.
+    """
+    from .meteor import meteor_scores
 
     tokenize = word_tokenizer(params)
-    stemmer, wordnet = PorterStemmer(), _NoSynonyms()
-    preprocess = str.lower if params.lowercase else str
-    out: list[Outcome] = []
-    for k in range(len(docs) // 2):
-        hyp, ref = tokenize(docs[2 * k]), tokenize(docs[2 * k + 1])
-        if not hyp or not ref:
-            out.append(Empty(bool(hyp), bool(ref)))
-            continue
-        value = single_meteor_score(ref, hyp, preprocess=preprocess, stemmer=stemmer, wordnet=wordnet,
-                                    alpha=params.alpha, beta=params.beta, gamma=params.gamma)
-        value = min(1.0, max(0.0, float(value)))
-        out.append((value, f"meteor {value:.2f} (exact and stem matches; no WordNet synonyms)",
-                    {"wordnet_synonyms": False}))
-    return out
+    lower = params.lowercase
+    words = []
+    for text in docs:
+        terms = tokenize(text)
+        # NLTK's preprocess (str.lower) on each word; rmg's ASCII terms are already lower case.
+        words.append([w.lower() for w in terms] if lower and not text.isascii() else terms)
+    values, empty = meteor_scores(words, params.alpha, params.beta, params.gamma)
+    reasons = format_values("meteor %.2f (exact and stem matches; no WordNet synonyms)", values)
+    return Columns(values, reasons, [_NO_WORDNET] * len(values), empty)
 
 
-__all__ = ["bleu", "sentence_bleu", "gleu", "chrf", "meteor"]
+_NO_WORDNET = {"wordnet_synonyms": False}
+
+
+__all__ = ["bleu", "bleu_formula", "sentence_bleu", "gleu", "chrf", "chrf_formula", "meteor"]
