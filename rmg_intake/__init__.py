@@ -9,6 +9,7 @@ receive, and which would not apply).
 
 * `shapes` — the trace shapes rmg recognises (Ragas, DeepEval, OpenAI evals, chat, Langfuse);
 * `intake` — the source wrapper: detection, mapping, selection, diagnosis;
+* `partitions` — the wrapper cut into parts that workers read, map and filter themselves;
 * `observer` — the ``rmg eval`` options;
 * `inspect` — ``rmg inspect``.
 """
