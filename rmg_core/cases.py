@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from .text import MAX_NESTING, too_deep
 
@@ -187,7 +186,7 @@ def case_from_mapping(
         data["observation_id"] = data["observationId"]
     raw_id = data.get("id")
     try:
-        case = _plain_builder()(data) or EvalCase.model_validate(data)
+        case = EvalCase.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"field {'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
@@ -205,62 +204,8 @@ def case_from_mapping(
             if value is not None:
                 case.expected = _maybe_json(value) if parse_json_strings else value
                 break
-    _set(case, "__pydantic_private__", {"_trace": trace})  # case._trace = trace, without pydantic's __setattr__
+    case.__pydantic_private__["_trace"] = trace  # case._trace = trace, without pydantic's __setattr__ (a Python call)
     return case
-
-
-_new, _set = object.__new__, object.__setattr__
-
-
-def _plain_case(data: dict[str, Any]) -> Optional[EvalCase]:
-    """``EvalCase.model_validate(data)`` at a fraction of its cost for a trace of the plain shape; ``None`` for any other.
-
-    Plain: a non-empty string id, metadata an object with string keys (or
-    none), an observation id that is a string (or none), no end time and no
-    running flag; a timestamp is still parsed by pydantic.  Validation was the
-    largest cost of reading a trace.  Built as pydantic restores a pickled
-    model; `_plain_builder` checks once per process that this gives what
-    validation gives, so a pydantic release that changes its internals only
-    costs speed.
-    """
-    case_id, metadata, obs = data.get("id"), data.get("metadata"), data.get("observation_id")
-    if (type(case_id) is not str or not case_id or not (obs is None or type(obs) is str) or "ended_at" in data
-            or "running" in data or not (metadata is None or type(metadata) is dict and all(type(k) is str for k in metadata))):
-        return None
-    try:
-        when = _timestamp()(data.get("timestamp"))
-    except ValidationError:
-        return None  # validation names the problem
-    case = _new(EvalCase)
-    _set(case, "__dict__", {
-        "id": case_id, "input": data.get("input"), "output": data.get("output"), "expected": data.get("expected"),
-        "metadata": dict(metadata or {}),
-        "timestamp": when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when,
-        "observation_id": obs, "ended_at": None, "running": False,
-    })
-    _set(case, "__pydantic_fields_set__", {k for k in EvalCase.model_fields if k in data})
-    _set(case, "__pydantic_extra__", None)
-    _set(case, "__pydantic_private__", {"_trace": None})
-    return case
-
-
-@functools.cache
-def _timestamp() -> Callable[[Any], Optional[datetime]]:
-    return TypeAdapter(Optional[datetime]).validate_python
-
-
-@functools.cache
-def _plain_builder() -> Callable[[dict[str, Any]], Optional[EvalCase]]:
-    """`_plain_case` if it builds what validation builds, else a builder that always defers to validation."""
-    data = {"id": "t", "input": [{"role": "user", "content": "q"}], "output": "a", "expected": None,
-            "metadata": {"k": 1}, "timestamp": "2025-03-03T08:05:36", "extra": 1}
-    try:
-        probe, built = EvalCase.model_validate(data), _plain_case(data)
-        if built is not None and built.__getstate__() == probe.__getstate__() and repr(built) == repr(probe):
-            return _plain_case
-    except Exception:  # any change in pydantic's internals: validate every case
-        pass
-    return lambda data: None
 
 
 def _short_id(raw_id: Any) -> Optional[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from rmg_core import CaseError, GraderError, GraderRank, GraderScore, ScoreRecord, score_id
+from rmg_core import GraderError, GraderRank, GraderScore, ScoreRecord, score_id
 from rmg_core.records import SCORE_ID_NAMESPACE, ScoreColumn, score_ids
 from rmg_core.summary import ScoreStats
 from rmg_local.sink import LocalFileSink, json_line, record_row
@@ -190,42 +190,3 @@ def test_source_reads_what_orjson_refuses_as_the_standard_library_does(tmp_path:
     assert big.id == "123456789012345678901234567890"  # not a float: ids are exact
     assert plain.expected == "a"
     assert str(cut).startswith(f"{path}:5: invalid JSON (Expecting value")  # the standard library's message
-
-
-PLAIN_AND_NOT = [
-    {"id": "t1", "input": "q", "output": "a", "expected": "a", "metadata": {"k": [1, {"x": None}]},
-     "timestamp": "2025-03-03T08:05:36+01:00", "unknown": 1},
-    {"id": "t2", "input": [{"role": "user", "content": "q"}], "output": {"content": "a"}, "timestamp": "2025-03-03T08:05:36Z"},
-    {"id": "t3", "output": "a", "timestamp": "2025-03-03T08:05:36.093", "metadata": None, "observation_id": "o"},
-    {"id": "t4", "output": "a", "timestamp": 1740990336, "metadata": {"expected_output": "gold"}},
-    {"id": "t5", "output": "a", "timestamp": WHEN, "observationId": "o5"},
-    {"id": "t6", "output": '{"content": "json text"}', "expected_output": "[1, 2]"},
-    {"id": 7, "output": "a"},  # a numeric id: validated (made a string)
-    {"id": "t8", "metadata": '{"k": 1}'},  # metadata as JSON text: validated
-    {"id": "t9", "metadata": {1: "x"}},  # a key that is no string: validated (and refused)
-    {"id": "t10", "running": True, "ended_at": None},
-    {"id": "t11", "ended_at": "2025-03-03T08:06:00Z"},
-    {"id": "t12", "observation_id": 5},  # refused by validation, with its message
-    {"id": "t13", "timestamp": "yesterday"},  # refused by validation, with its message
-    {"id": ""},
-    {"input": "no id"},
-]
-
-
-@pytest.mark.parametrize("data", PLAIN_AND_NOT, ids=lambda d: str(d.get("id")))
-def test_cases_built_without_validation_equal_validated_cases(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """`case_from_mapping` skips pydantic's validation for plain traces: the case (or error) is exactly what validation gives."""
-    import rmg_core.cases as cases
-
-    assert cases._plain_builder() is cases._plain_case  # this pydantic agrees with the fast path
-    fast = cases.case_from_mapping(dict(data), location="f:1")
-    monkeypatch.setattr(cases, "_plain_builder", lambda: lambda _data: None)
-    slow = cases.case_from_mapping(dict(data), location="f:1")
-    assert type(fast) is type(slow) and repr(fast) == repr(slow)
-    if isinstance(slow, CaseError):
-        assert fast == slow
-        return
-    assert fast.__getstate__() == slow.__getstate__()  # fields, fields set, private trace
-    assert fast.model_dump() == slow.model_dump() and fast.grader_fields() == slow.grader_fields()
-    assert type(getattr(fast.timestamp, "tzinfo", None)) is type(getattr(slow.timestamp, "tzinfo", None))
-    assert fast.metadata is not data.get("metadata")  # a copy, as validation makes
