@@ -31,14 +31,13 @@ MAX_NESTING = 100
 
 def too_deep(value: Any, limit: int = MAX_NESTING) -> bool:
     """Whether ``value`` nests lists/dicts more than ``limit`` levels (checked without recursion)."""
-    stack = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, (list, dict)):
-            if depth >= limit:
-                return True
-            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return False
+    # Level by level, keeping only the containers: every trace is checked, and most of its nodes are strings.
+    level = [value] if isinstance(value, (list, dict)) else []
+    for _ in range(limit):
+        level = [c for node in level for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, (list, dict))]
+        if not level:
+            return False
+    return bool(level)
 
 
 _TEXT_KEYS = (

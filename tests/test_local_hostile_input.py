@@ -35,6 +35,8 @@ def split(items: list[EvalCase | CaseError]) -> tuple[list[str], list[str]]:
     (b'{"id": "x", "output": ' + DEEP.encode() + b"}\n", "nest"),
     (b'{"id": "x", "output": "\\ud800"}\n', "surrogate"),
     (b'{"id": "x", "output": "a\\u0000b"}\n', "NUL"),
+    (b'{"id": "x", "metadata": {"k\\u0000": 1}}\n', "NUL"),
+    (b'{"id": "x", "output": "\\udfff"}\n', "surrogate"),
     (b'{"id": "x", "output": "caf\xe9"}\n', "UTF-8"),
     (b'{"id": "x", "output": "' + b"a" * 5000 + b'"}\n', "max_trace_bytes"),
     (b"{oops\n", "invalid JSON"),
@@ -45,6 +47,14 @@ def test_a_bad_jsonl_line_is_one_case_error_naming_file_and_line(tmp_path: Path,
     ids, errors = split(collect(LocalFileSource(path=str(path), max_trace_bytes=4096)))
     assert ids == ["ok1", "ok2"]
     assert len(errors) == 1 and errors[0].startswith(f"{path}:2") and why in errors[0], errors
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(tmp_path: Path) -> None:
+    """The fast reader re-checks a line whose text holds ``\\u0000``: here a backslash, then ``u0000``, is fine."""
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b'{"id": "x", "output": "a\\\\u0000b"}\n')
+    [case] = collect(LocalFileSource(path=str(path)))
+    assert isinstance(case, EvalCase) and case.output == "a\\u0000b"
 
 
 def test_deep_nesting_written_by_a_user_is_graded_as_text(tmp_path: Path) -> None:
