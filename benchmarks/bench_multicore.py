@@ -9,13 +9,15 @@ in the same run.
 
     python benchmarks/bench_multicore.py                   # 20,000 traces, similarity + relevance + weighted_sum
     python benchmarks/bench_multicore.py -n 50000 --repeat 3
-    python benchmarks/bench_multicore.py --no-intake       # workers read their own byte ranges of the file
+    python benchmarks/bench_multicore.py --driver-reads    # rmg reads every trace and ships grader fields
 
-``--no-intake`` runs both sides with ``RMG_DISABLE_PLUGINS=intake``: without
-the intake's wrapper (shape detection, ``--map``, ``--where``) the local
-source cuts the file into newline-aligned byte ranges that the workers read
-and parse themselves; with it (the default) the driver reads and parses every
-trace and ships each unit's grader fields.
+By default the workers read and parse their own newline-aligned byte ranges
+of the file, through the intake's mapping (as ``rmg eval`` does).
+``--driver-reads`` adds ``--limit N`` (N = every trace) to both sides: a
+limited run cannot be cut into byte ranges, so ``rmg`` itself reads and parses
+every trace and ships each unit's grader fields to the workers.
+``--no-intake`` runs both sides with ``RMG_DISABLE_PLUGINS=intake`` (the
+local source's byte ranges without the intake's wrapper).
 
 CPU is the process tree's: the workers are children of `rmg` (forked on
 Linux), reaped when its pool shuts down, so the kernel adds their CPU to
@@ -40,13 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 GRADING = ["-g", "similarity", "-g", "relevance", "-a", "weighted_sum"]
 
 
-def run(traces: Path, out: Path, workers: int, env: dict[str, str]) -> tuple[float, float]:
+def run(traces: Path, out: Path, workers: int, env: dict[str, str], extra: list[str]) -> tuple[float, float]:
     """Wall seconds and CPU seconds (rmg and every process it started) of one `rmg eval`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     code = subprocess.run(
         [sys.executable, "-c", "from rmg_core.cli import main; main()", "eval", str(traces), *GRADING,
-         "-o", str(out), "--workers", str(workers), "-q"],
+         "-o", str(out), "--workers", str(workers), "-q", *extra],
         stderr=subprocess.DEVNULL, env=env,
     ).returncode
     wall = time.perf_counter() - started
@@ -61,7 +63,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20000, help="traces (default 20,000)")
     parser.add_argument("--workers", type=int, default=0, help="worker processes (default: every available core)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, alternating; best wall and least CPU kept")
-    parser.add_argument("--no-intake", action="store_true", help="without the intake plugin: workers read byte ranges")
+    parser.add_argument("--no-intake", action="store_true", help="without the intake plugin (its mapping and filters)")
+    parser.add_argument("--driver-reads", action="store_true", help="--limit N: rmg reads the traces, workers only grade")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from rmg_executors.processes import available_cores
@@ -72,7 +75,9 @@ def main() -> None:
     if args.no_intake:
         env["RMG_DISABLE_PLUGINS"] = ",".join(filter(None, [env.get("RMG_DISABLE_PLUGINS", ""), "intake"]))
     print(f"load average at start: {load:.2f} ({os.cpu_count()} cores; {workers} workers; "
-          f"{'workers read byte ranges' if args.no_intake else 'the driver reads and ships grader fields'})")
+          f"{'rmg reads, workers grade' if args.driver_reads else 'workers read byte ranges'}"
+          f"{', no intake' if args.no_intake else ''})")
+    extra = ["--limit", str(args.n)] if args.driver_reads else []
     with tempfile.TemporaryDirectory() as tmp:
         traces = Path(tmp) / "traces.jsonl"
         subprocess.run([sys.executable, str(ROOT / "examples" / "make_traces.py"), "-n", str(args.n), "-o", str(traces)],
@@ -80,7 +85,7 @@ def main() -> None:
         one, many = [], []
         for i in range(args.repeat):
             for label, runs, count in (("one process", one, 1), (f"{workers} workers", many, workers)):
-                runs.append(run(traces, Path(tmp) / f"{'one' if count == 1 else 'many'}.jsonl", count, env))
+                runs.append(run(traces, Path(tmp) / f"{'one' if count == 1 else 'many'}.jsonl", count, env, extra))
                 print(f"  run {i + 1}, {label}: {runs[-1][0]:.2f} s wall, {runs[-1][1]:.2f} CPU-s "
                       f"(load {os.getloadavg()[0]:.2f})", flush=True)
         same = sorted((Path(tmp) / "one.jsonl").read_text().splitlines()) == sorted((Path(tmp) / "many.jsonl").read_text().splitlines())

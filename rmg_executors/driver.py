@@ -22,7 +22,7 @@ from rmg_core import (
     fewer_collections,
 )
 
-from .transport import cases_from_ids, cases_from_rows, ids_of, needed_keys, needs_cases, score_identities
+from .transport import IdCases, cases_from_rows, ids_of, needed_keys, needs_cases, score_identities
 from .units import RunSpec, UnitResult, WorkUnit, chunk_unit, grade_unit, unit_id_of
 from .worker_sinks import begin_worker_sinks, commit_worker_sinks
 
@@ -202,6 +202,7 @@ async def _merge(result: UnitResult, cases: Optional[list[EvalCase]], summary: R
         summary.fatal = summary.fatal or result.fatal
     records: list[Any] = []
     seen: list[EvalCase] = []
+    only_ids = IdCases()  # cases no observer reads beyond their ids: built only if one does
     start = 0
     for chunk in result.chunks:
         if cases is not None:
@@ -211,8 +212,10 @@ async def _merge(result: UnitResult, cases: Optional[list[EvalCase]], summary: R
         else:
             assert chunk.ids is not None  # a worker that read the cases sends their ids
             ids = chunk.ids
-            if observers:
-                seen += cases_from_rows(chunk.rows) if chunk.rows is not None else cases_from_ids(ids)
+            if chunk.rows is not None:
+                seen += cases_from_rows(chunk.rows)
+            else:
+                only_ids.extend(ids)
         start += chunk.size
         built = chunk.records(result.identities, ids)
         # Records come in one run of chunk.size per result key: count each run at once.
@@ -221,7 +224,7 @@ async def _merge(result: UnitResult, cases: Optional[list[EvalCase]], summary: R
             summary.scores[run[0].name].add_all(run)
         records += built
     for observe in observers:
-        observe(seen, records)
+        observe(seen if seen or not only_ids else only_ids, records)
     if on_workers:
         for tally, report in zip(summary.sinks, result.reports):
             tally.add(report)

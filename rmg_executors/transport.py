@@ -72,10 +72,28 @@ def cases_from_rows(rows: Sequence[tuple[Any, ...]]) -> list[EvalCase]:
     return [construct(**dict(zip(CASE_ROW, row))) for row in rows]
 
 
-def cases_from_ids(ids: Sequence[Sequence[Any]]) -> list[EvalCase]:
-    """Cases holding only their ids, for observers that read no more (`RunObserver.needs_cases`)."""
-    construct = EvalCase.model_construct
-    return [construct(id=i, observation_id=o, timestamp=t) for i, o, t in zip(*ids)]
+class IdCases(Sequence[EvalCase]):
+    """Cases holding only their ids, for observers that read no more (`RunObserver.needs_cases`).
+
+    Each is built when read: an observer that only counts them (the
+    statistics) costs nothing, where building 20,000 cases cost ~0.4 CPU-s.
+    """
+
+    def __init__(self) -> None:
+        self.ids: tuple[list[str], list[Optional[str]], list[Optional[datetime]]] = ([], [], [])
+
+    def extend(self, ids: Sequence[Sequence[Any]]) -> None:
+        for mine, theirs in zip(self.ids, ids):
+            mine.extend(theirs)
+
+    def __len__(self) -> int:
+        return len(self.ids[0])
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        trace_ids, observation_ids, timestamps = self.ids
+        return EvalCase.model_construct(id=trace_ids[index], observation_id=observation_ids[index], timestamp=timestamps[index])
 
 
 def needs_cases(observe: Any) -> bool:

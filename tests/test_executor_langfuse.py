@@ -59,13 +59,17 @@ def test_a_range_open_at_the_start_or_a_limit_is_read_by_the_driver(monkeypatch)
         ((START + timedelta(hours=1)).isoformat(), (START + timedelta(minutes=90)).isoformat())]
 
 
-def test_the_langfuse_sink_on_the_workers_stores_each_score_once(fake_langfuse: FakeLangfuse, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("fmt", ["jsonl", pytest.param("csv", marks=pytest.mark.slow)])  # csv: read on the driver; units carry ids
+def test_the_langfuse_sink_on_the_workers_stores_each_score_once(fake_langfuse: FakeLangfuse, monkeypatch, tmp_path, fmt) -> None:  # type: ignore[no-untyped-def]
     import json
 
     monkeypatch.setenv("RMG_LOAD_PLUGINS", "local,langfuse,relevance,executors")
     monkeypatch.setenv("RMG_TEST_LF_SECRET", fake_langfuse.secret_key)
-    traces = tmp_path / "t.jsonl"
-    traces.write_text("".join(json.dumps({"id": f"t{i}", "input": f"q {i % 5}", "output": f"a {i % 3}"}) + "\n" for i in range(400)))
+    traces = tmp_path / f"t.{fmt}"
+    if fmt == "csv":
+        traces.write_text("id,input,output\n" + "".join(f"t{i},q {i % 5},a {i % 3}\n" for i in range(400)))
+    else:
+        traces.write_text("".join(json.dumps({"id": f"t{i}", "input": f"q {i % 5}", "output": f"a {i % 3}"}) + "\n" for i in range(400)))
     data: dict[str, Any] = {
         "source": {"plugin": "local", "path": str(traces)},
         "graders": {"relevance": {"plugin": "relevance"}},
@@ -75,6 +79,7 @@ def test_the_langfuse_sink_on_the_workers_stores_each_score_once(fake_langfuse: 
     host = load_plugins()
     config = parse_config(data, "test")
     built = build_components(host, config)
+    assert (built.source.partitions(100) is None) == (fmt == "csv")
     spec = run_spec(config, host, UnitSettings(sinks="workers"))
     assert spec.sinks_on_workers and fake_langfuse.secret_key not in repr(spec)
     # Unit 1 runs twice, writing its scores both times (the sink may skip scores already stored): stored once.
