@@ -123,12 +123,14 @@ def test_sink_is_closed_when_the_run_is_cancelled(tmp_path: Path) -> None:
     traces = tmp_path / "t.jsonl"
     write_traces(traces, 50)
     closed = []
+    wrote: list[int] = []
 
     class SlowSink(Sink):
         name = "slow"
 
         async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
             await asyncio.sleep(0.05)
+            wrote.append(len(records))
             return WriteReport(written=len(records))
 
         async def close(self) -> WriteReport:
@@ -139,7 +141,8 @@ def test_sink_is_closed_when_the_run_is_cancelled(tmp_path: Path) -> None:
         task = asyncio.ensure_future(
             run_evaluation(LocalFileSource(path=str(traces)), GradingRunner({"length": Length()}), [SlowSink()], chunk_size=5)
         )
-        await asyncio.sleep(0.12)
+        while not wrote:  # cancelled mid-run, after a first write (however slow the machine)
+            await asyncio.sleep(0.01)
         task.cancel()
         return await task
 
