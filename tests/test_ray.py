@@ -240,7 +240,7 @@ plugin = "relevance"
     # Each window's listing ends with a short page: at most one request more per window than one listing.
     print(f"A8 requests: Ray {ray_requests}; in process {local_requests} (listing: Ray {ray_listing} in 24 windows, "
           f"in process {local_listing})")
-    assert local_listing <= ray_listing <= local_listing + 24
+    assert local_listing < ray_listing <= local_listing + 24  # more: the workers listed the 24 windows themselves
 
 
 def test_rmg_worker_grades_each_cycle_on_the_cluster_and_keeps_its_ledger(ray_cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
