@@ -150,7 +150,15 @@ class ProcessExecutor(UnitExecutor):
     ) -> AsyncIterator[UnitOutcome]:
         def submit(unit: Any, attempt: int) -> tuple[Any, Any]:
             pool = self._pool or self._start()
-            return asyncio.wrap_future(pool.submit(fn, shared, unit)), pool
+            try:
+                future = pool.submit(fn, shared, unit)
+            except BrokenProcessPool:
+                # Broken by a unit that is not retried (max_retries = 0, or out of attempts): that unit is
+                # reported lost; the units after it still run, in a new pool.
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = self._start()
+                future = pool.submit(fn, shared, unit)
+            return asyncio.wrap_future(future), pool
 
         def retry(unit: Any, error: BaseException, attempt: int, its_pool: Any) -> bool:
             # A dead worker breaks its whole pool: the first unit to notice starts a new one.
