@@ -22,14 +22,14 @@ from tests.conftest import ROOT
 APPS = ("rmg_worker", "rmg_reporting", "rmg_kit", "rmg_executors", "rmg_intake")
 PUBLIC_SUBMODULES = {"rmg_core.cli"}
 MAX_MODULE_LINES = 400
-# The issue's target was about 2,000; the core is 2,197 lines of code (2026-11-30), after the helpers
-# plugins use and the core does not (atomic files, bounded HTTP, URL redaction, spreadsheet cells,
-# sampling) moved to the plugin author's kit, rmg_kit.  What the core holds beyond the 2,000 is the
-# contracts others code against: the executor contract (issue 18; `Executor.held`, which keeps an engine
-# up across rmg worker's cycles, added 3 lines), the seed-API checks (issue 16:
-# plain-function aggregators, mapper-key and aevaluate keyword checks, show_progress,
-# arun_multiple_datasets), issue 13's not-applicable outcome, hints and dotted paths, and the
-# column-wise record building of issue 15.  A ceiling, so the core cannot grow unnoticed.
+# The issue's target was about 2,000; the core is 2,252 lines of code (2026-11-30, end of day).  It was
+# 2,197 after the helpers plugins use and the core does not (atomic files, bounded HTTP, URL redaction,
+# spreadsheet cells, sampling, the sqlite cache) moved to the plugin author's kit, rmg_kit; then the
+# lazy exports and lazy registration that keep pydantic out of `rmg --help` (issue 15, about 50 lines)
+# and `Executor.held` (issue 18) came in, paid for in part by compacting other code.  What the core
+# holds beyond the 2,000 is the contracts others code against: the executor contract, the seed-API
+# checks (issue 16), issue 13's not-applicable outcome, hints and dotted paths, and the column-wise
+# results of issue 15.  A ceiling, so the core cannot grow unnoticed: new core code pays for itself.
 MAX_CORE_CODE_LINES = 2253
 
 
