@@ -10,9 +10,10 @@ so that each unit's records are written once, whatever the engine retried.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rmg_core import hookimpl
+from rmg_kit import lazy_attributes
 
 if TYPE_CHECKING:
     from .base import UnitExecutor, UnitOutcome, UnitSettings, run_spec
@@ -24,12 +25,8 @@ _LAZY = {**dict.fromkeys(("UnitExecutor", "UnitOutcome", "UnitSettings", "run_sp
          "in_completion_order": "inflight"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:  # imported on first use: `rmg --help` must not import an executor (nor pydantic)
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Imported on first use: `rmg --help` must not import the component (nor pydantic).
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = ["RunSpec", "UnitExecutor", "UnitOutcome", "UnitResult", "UnitSettings", "WorkUnit", "WorkerMismatch", "grade_unit",
            "in_completion_order", "run_spec"]

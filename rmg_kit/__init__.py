@@ -23,13 +23,15 @@ Everything is imported on first use, so loading this plugin at every
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from rmg_core import hookimpl
 
+from .lazy import lazy_attributes
+
 #: Public name -> the module of this package that defines it (imported on first use).
 _EXPORTS = {
+    "lazy_attributes": "lazy",
     "ConformanceError": "conformance", "ConformanceReport": "conformance", "HOSTILE_VALUES": "conformance",
     "check_aggregator": "aggregator_checks", "check_grader": "grader_checks", "check_sink": "sink_checks",
     "sample_records": "sink_checks",
@@ -44,11 +46,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
 @hookimpl

@@ -10,9 +10,9 @@ registering this plugin costs nothing at ``rmg --help``.
 
 from __future__ import annotations
 
-from typing import Any
 
 from rmg_core import hookimpl
+from rmg_kit import lazy_attributes
 
 __all__ = ["LangfuseSink", "LangfuseSource", "afetch_pending_traces", "fetch_pending_traces"]
 
@@ -24,12 +24,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Imported on first use: `rmg --help` must not import the component (nor pydantic).
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 @hookimpl

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rmg_core import hookimpl
+from rmg_kit import lazy_attributes
 
 if TYPE_CHECKING:
     from .grader import RelevanceGrader
@@ -18,12 +19,8 @@ if TYPE_CHECKING:
 _LAZY = {"RelevanceGrader": "grader"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:  # imported on first use: `rmg --help` must not import the grader (nor pydantic)
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Imported on first use: `rmg --help` must not import the component (nor pydantic).
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = ["RelevanceGrader"]
 
