@@ -22,12 +22,12 @@ from typing import Any, Sequence
 
 import pytest
 
-from rmg_core import RunObserver, ScoreRecord, Sink, WriteReport, assemble_config, build_components, load_plugins, run_evaluation
+from rmg_core import RunObserver, ScoreRecord, assemble_config, build_components, load_plugins, run_evaluation
 from rmg_executors import UnitSettings, run_spec
 from rmg_executors.driver import run_on_executor
 from rmg_executors.transport import needed_keys, reduce_fields
 
-from .test_executors import PLUGINS, ThreadExecutor
+from .test_executors import PLUGINS, CountingSink, ThreadExecutor
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "traces.jsonl"
 GRADING = ["-g", "similarity", "-g", "relevance", "-a", "weighted_sum"]
@@ -36,19 +36,6 @@ GRADING = ["-g", "similarity", "-g", "relevance", "-a", "weighted_sum"]
 @pytest.fixture(autouse=True)
 def _plugins(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("RMG_LOAD_PLUGINS", PLUGINS)
-
-
-class ListSink(Sink):
-    name = "list"
-    runs_on_workers = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[ScoreRecord] = []
-
-    async def write(self, records: Sequence[ScoreRecord]) -> WriteReport:
-        self.records.extend(records)
-        return WriteReport(written=len(records))
 
 
 def _traces(path: Path, n: int) -> str:
@@ -70,10 +57,10 @@ def test_the_driver_writes_what_one_process_writes_not_applicable_and_hints_incl
                              aggregators=("weighted_sum",), chunk_size=60)
     built = build_components(host, config)
     assert built.runner.hints == "cli"
-    one = ListSink()
+    one = CountingSink()
     asyncio.run(run_evaluation(built.source, built.runner, [one], chunk_size=60, write_not_applicable=write_not_applicable))
     built = build_components(host, config)
-    many = ListSink()
+    many = CountingSink()
     summary = asyncio.run(run_on_executor(
         ThreadExecutor(twice=(1,)), run_spec(config, host, UnitSettings()), built.source, built.runner, [many],
         unit_cases=100, write_not_applicable=write_not_applicable, graders=built.graders))
@@ -117,7 +104,7 @@ def test_cases_read_on_the_workers_come_back_only_to_observers_that_read_them(tm
     assert built.source.partitions(100) is not None  # the workers read byte ranges themselves
     observer = Reads(needs)
     summary = asyncio.run(run_on_executor(ThreadExecutor(), run_spec(config, host, UnitSettings()), built.source,
-                                          built.runner, [ListSink()], unit_cases=100, observers=[observer.observe]))
+                                          built.runner, [CountingSink()], unit_cases=100, observers=[observer.observe]))
     assert summary.exit_code == 0
     assert sorted(c.id for c in observer.seen) == sorted(f"t{i}" for i in range(300))
     assert all((c.input is not None) == needs for c in observer.seen)  # only the ids travelled back, unless read
