@@ -153,21 +153,16 @@ class ProcessExecutor(UnitExecutor):
             try:
                 future = pool.submit(fn, shared, unit)
             except BrokenProcessPool:
-                # Broken by a unit that is not retried (max_retries = 0, or out of attempts): that unit is
-                # reported lost; the units after it still run, in a new pool.
+                # A dead worker broke the whole pool (its units fail with BrokenProcessPool, retried or
+                # reported lost): the first unit submitted after it starts a new pool, for retries and
+                # for the units that follow alike.
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = self._start()
                 future = pool.submit(fn, shared, unit)
             return asyncio.wrap_future(future), pool
 
         def retry(unit: Any, error: BaseException, attempt: int, its_pool: Any) -> bool:
-            # A dead worker breaks its whole pool: the first unit to notice starts a new one.
-            if not isinstance(error, BrokenProcessPool) or attempt >= self.settings.max_retries:
-                return False
-            if its_pool is self._pool:
-                its_pool.shutdown(wait=False, cancel_futures=True)
-                self._start()
-            return True
+            return isinstance(error, BrokenProcessPool) and attempt < self.settings.max_retries
 
         return in_completion_order(units, max_in_flight, submit, retry=retry)
 
