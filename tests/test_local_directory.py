@@ -113,3 +113,46 @@ def test_directory_mode_settings_are_checked(tmp_path) -> None:  # type: ignore[
     # A unit id comes from an executor, maybe a third party's: it names a file in the directory, never a path.
     with pytest.raises(SinkError, match="cannot name a part file"):
         asyncio.run(LocalFileSink(path=str(tmp_path / "d"), mode="directory").open_unit("../../etc/x"))
+
+
+def test_a_full_disk_under_one_units_part_is_counted_and_fails_the_run_while_the_others_land(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import errno
+
+    from rmg_local import directory
+
+    class FullDisk:
+        """A part's handle on a disk that filled up: every write fails as the OS says so."""
+
+        def __init__(self, handle: Any) -> None:
+            self._handle = handle
+
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._handle, name)
+
+    real_init = directory.PartWriter.__init__
+    full: list[str] = []
+
+    def init(self: Any, where: str, unit_id: str) -> None:
+        real_init(self, where, unit_id)
+        if not full or full[0] == unit_id:  # the first unit to open a part, on every attempt
+            full[:1] = [unit_id]
+            self.handle = FullDisk(self.handle)
+
+    monkeypatch.setattr(directory.PartWriter, "__init__", init)
+    out = tmp_path / "scores"
+    summary = _on_workers(tmp_path, ThreadExecutor(), out)
+    tally = summary.sinks[0]
+    # 100 cases x 3 scores of the unit on the full disk could not be written: counted, reported, exit 1.
+    # Every score of the unit on the full disk (a byte range of about 100 cases, 3 scores each) failed, and only those.
+    failed = tally.failed_count
+    assert failed % 3 == 0 and 250 <= failed <= 350 and failed + tally.report.written == 3000
+    part = str(out / directory.part_name(full[0]))
+    assert {f.message for f in tally.report.failed} == {f"cannot write {part!r}: No space left on device"}
+    assert summary.exit_code == 1, summary.render()
+    text = summary.render()
+    assert "No space left on device" in text and f"{failed:,}" in text
+    assert not (out / "_manifest.json").exists() and "has no _manifest.json" in text
+    assert len(_lines(out)) == 3000 - failed and summary.cases == 1000

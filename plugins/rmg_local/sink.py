@@ -213,8 +213,8 @@ class LocalFileSink(Sink):
         except OSError as exc:
             # Nothing of this batch can be trusted to be on disk.
             report.written = 0
-            report.failed.extend(WriteFailure.of(r, f"cannot write {self.settings.path!r}: {exc.strerror or exc}")
-                                 for r in kept)
+            where = self._part.path if self._part is not None else self.settings.path  # a unit's own part file
+            report.failed.extend(WriteFailure.of(r, f"cannot write {where!r}: {exc.strerror or exc}") for r in kept)
         self._written += report.written
         return report
 
