@@ -109,7 +109,7 @@ async def run_on_executor(
     opened: list[tuple[Sink, SinkTally]] = []
     executor_open = finished = False
     lost: list[str] = []  # units the engine gave up on: nothing of them was written
-    lost_cases = 0
+    lost_cases, counted = 0, "cases"
     taken: list[tuple[str, int, list[int]]] = []  # (unit id, cases, written per sink) when sinks write on the workers
     try:
         if spec.sinks_on_workers:
@@ -135,7 +135,10 @@ async def run_on_executor(
                     if isinstance(outcome.error, RmgError):  # a version mismatch, a bad config: every unit would fail alike
                         raise RmgError(str(outcome.error))
                     lost_cases += unit.cases
-                    lost.append(f"unit {unit.unit_id} ({unit.cases} cases): {type(outcome.error).__name__}: {_first_line(outcome.error)}")
+                    # A part of the input counts its traces, before --where/--sample: not cases graded.
+                    counted = "cases" if unit.partition is None else "traces"
+                    lost.append(f"unit {unit.unit_id} ({unit.cases} {counted}): {type(outcome.error).__name__}: "
+                                f"{_first_line(outcome.error)}")
                     continue
                 result: UnitResult = outcome.result
                 if result.unit_id in done:
@@ -164,7 +167,8 @@ async def run_on_executor(
             # Sinks on the workers may have written part of a lost unit before its worker died.
             what = ("lost: their scores were not all written (sinks on the workers may have written some before the worker "
                     "died; a re-run writes each score once)" if spec.sinks_on_workers else "lost and not written")
-            summary.fatal = f"{len(lost)} work units ({lost_cases} cases) were {what}; run again to grade them: " + "; ".join(lost[:20])
+            summary.fatal = (f"{len(lost)} work units ({lost_cases} {counted}) were {what}; run again to grade them: "
+                             + "; ".join(lost[:20]))
         if executor_open:
             try:
                 await executor.close()

@@ -160,8 +160,8 @@ def test_a_lost_unit_is_named_with_its_case_count_and_fails_the_run(tmp_path) ->
     sink = CountingSink()
     summary = _run(host, config, built, ThreadExecutor(lose=(2,)), sink)
     assert summary.exit_code == 1
-    match = re.search(r"1 work units \((\d+) cases\) were lost and not written; run again to grade them: "
-                      r"unit (u00002-\w+) \(\1 cases\): RuntimeError: worker died 4 times", summary.fatal or "")
+    match = re.search(r"1 work units \((\d+) traces\) were lost and not written; run again to grade them: "
+                      r"unit (u00002-\w+) \(\1 traces\): RuntimeError: worker died 4 times", summary.fatal or "")
     assert match, summary.fatal
     lost_cases = int(match.group(1))
     assert 90 <= lost_cases <= 110 and summary.cases + lost_cases == 1000

@@ -178,8 +178,8 @@ def test_with_retries_off_the_lost_unit_is_named_and_nothing_else_is_lost(ray_cl
                "-s", "executor.unit_cases=1250", "-s", "executor.max_retries=0", "-o", "scores.jsonl")
     thread.join(timeout=10)
     assert killed and run.returncode == 1, run.stderr[-3000:]
-    lost = re.search(r"1 work units \((\d+) cases\) were lost and not written; run again to grade them: "
-                     r"unit u\d+-\w+ \(\1 cases\): WorkerCrashedError", run.stderr)
+    lost = re.search(r"1 work units \((\d+) traces\) were lost and not written; run again to grade them: "
+                     r"unit u\d+-\w+ \(\1 traces\): WorkerCrashedError", run.stderr)
     assert lost, run.stderr[-3000:]
     lost_cases = int(lost.group(1))
     # An incomplete run leaves scores.jsonl as it was and keeps what it wrote beside it (as in process).
@@ -359,9 +359,9 @@ def test_worker_side_sinks_with_retries_off_name_the_lost_unit(ray_cluster, tmp_
         thread.join(timeout=10)
         stored = _stored(fake)
     assert killed and run.returncode == 1, run.stderr[-3000:]
-    lost = re.search(r"1 work units \((\d+) cases\) were lost: their scores were not all written \(sinks on the workers may "
+    lost = re.search(r"1 work units \((\d+) traces\) were lost: their scores were not all written \(sinks on the workers may "
                      r"have written some before the worker died; a re-run writes each score once\); run again to grade them: "
-                     r"unit (u\d+-\w+) \(\1 cases\): WorkerCrashedError", run.stderr)
+                     r"unit (u\d+-\w+) \(\1 traces\): WorkerCrashedError", run.stderr)
     assert lost, run.stderr[-3000:]
     lost_cases, unit = int(lost.group(1)), lost.group(2)
     # The directory reads as incomplete: no manifest, and no part of the lost unit (only what its worker left hidden).
