@@ -200,3 +200,45 @@ def test_a_server_dripping_its_reply_hits_the_total_deadline_of_timeout() -> Non
         return time.monotonic() - started
 
     assert asyncio.run(go()) < 3  # two attempts of 0.5 s, not 50 s of dripping
+
+
+def test_requests_per_minute_spaces_every_request_and_units_running_at_once_share_it() -> None:
+    """A plan's limit (here 1,200 a minute: one request every 50 ms), retries included; 4 units: every 200 ms each."""
+    import time
+
+    import pytest
+    from pydantic import ValidationError
+
+    from rmg_kit import concurrent_copies_of
+
+    def gaps(n: int, fail_first: bool = False, per_minute: float | None = 1200) -> list[float]:
+        arrivals: list[float] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            arrivals.append(time.monotonic())
+            if fail_first and len(arrivals) == 1:
+                return httpx.Response(503, json={"message": "busy"})  # its retry waits its turn too
+            return httpx.Response(200, json={})
+
+        async def go() -> None:
+            settings = ConnectionSettings(**CREDS, **FAST, max_concurrency=16, requests_per_minute=per_minute)
+            client = LangfuseClient(settings, "test", httpx.MockTransport(handler))
+            try:
+                await asyncio.gather(*(client.request("GET", "/x") for _ in range(n)))
+            finally:
+                await client.aclose()
+
+        asyncio.run(go())
+        return [b - a for a, b in zip(arrivals, arrivals[1:])]
+
+    # Spacing is between sends: the first request's arrival also waits for the client's first connection.
+    spaced = gaps(8, fail_first=True)
+    assert len(spaced) == 8 and sum(spaced) >= 8 * 0.05 - 0.02 and min(spaced[1:]) >= 0.045, spaced  # 16 in flight allowed
+    with concurrent_copies_of(4):
+        shared = gaps(3)
+    assert sum(shared) >= 2 * 0.2 - 0.02 and shared[1] >= 0.19, shared  # a quarter each: 1,200 a minute together
+    unlimited = gaps(8, per_minute=None)
+    assert sum(unlimited) < 0.2  # the default: no spacing
+    for bad in (0, -5, float("inf")):
+        with pytest.raises(ValidationError, match="requests_per_minute"):
+            ConnectionSettings(**CREDS, requests_per_minute=bad)

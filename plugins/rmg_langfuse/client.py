@@ -26,6 +26,10 @@ running at once`` (at least one, `rmg_kit.share_of`), so N workers send no
 more than one process would.  A 429 pauses the client that received it for its
 ``Retry-After``; the other workers pause on their own next 429, as the
 server limits the whole project.
+
+``requests_per_minute`` (off by default) spaces requests evenly to a plan's
+limit with aiolimiter's leaky bucket (a small, well-kept asyncio limiter),
+shared the same way: N units running at once each send 1/N of it.
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from rmg_core import RmgError
-from rmg_kit import ResponseTooLarge, bounded_request, parse_retry_after, share_of
+from rmg_kit import ResponseTooLarge, bounded_request, concurrent_copies, parse_retry_after, share_of
 
 from .settings import ConnectionSettings, require_credentials
 
 if TYPE_CHECKING:
     import httpx
+    from aiolimiter import AsyncLimiter
 
 log = logging.getLogger("rmg.langfuse")
 
@@ -215,6 +220,13 @@ class LangfuseClient:
         # max_concurrency (the project's limit), each taking its share.
         self.max_concurrency = share_of(settings.max_concurrency)
         self.limiter = AdaptiveLimiter(self.max_concurrency)
+        #: Requests spaced ``60 / requests_per_minute`` seconds apart (this copy's share), or None for no limit.
+        self.pace: Optional["AsyncLimiter"] = None
+        if settings.requests_per_minute is not None:
+            from aiolimiter import AsyncLimiter
+
+            # A bucket of one: evenly spaced, no burst a per-minute window could count against the next.
+            self.pace = AsyncLimiter(1, 60.0 * concurrent_copies() / settings.requests_per_minute)
         self.requests: Counter[str] = Counter()
         self.retries = 0
         self._http = httpx.AsyncClient(
@@ -311,6 +323,8 @@ class LangfuseClient:
     ) -> "httpx.Response":
         import httpx
 
+        if self.pace is not None:
+            await self.pace.acquire()
         started = await self.limiter.acquire()
         self.requests[endpoint] += 1
         throttled, retry_after = False, None

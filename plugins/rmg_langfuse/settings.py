@@ -72,6 +72,12 @@ class ConnectionSettings(Settings):
         16, ge=1, description="Most requests in flight; lowered automatically on 429. On an executor the units "
         "running at once share it (each takes max_concurrency // units, at least 1).",
     )
+    requests_per_minute: Optional[float] = Field(
+        None, gt=0, allow_inf_nan=False,
+        description="Most requests a minute, spaced evenly: your plan's limit, so the run is not answered 429 "
+        "(Langfuse Cloud allows 30 a minute on Hobby, 100 on Core, 1,000 on Pro for most of the public API). "
+        "On an executor the units running at once share it. Default: no limit (a 429 still pauses the run).",
+    )
 
     @field_validator("base_url")
     @classmethod
