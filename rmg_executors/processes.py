@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import itertools
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -31,10 +31,17 @@ from rmg_core import ConfigError, Settings
 from .base import UnitExecutor, UnitOutcome
 from .inflight import in_completion_order
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 #: Cases per unit when ``processes`` is chosen automatically (the `ExecutorConfig` default).
 AUTO_UNIT_CASES = 5000
 #: Units per core the input must make before ``processes`` is chosen automatically.
 AUTO_UNITS_PER_CORE = 2
+#: The results pipe's size (Linux's default ``/proc/sys/fs/pipe-max-size``): see `_widen_results_pipe`.
+_RESULTS_PIPE_BYTES = 1 << 20
 #: Thread pools of numeric libraries: one thread per worker process, or N workers oversubscribe the cores.
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -87,6 +94,19 @@ def _init_worker() -> None:
         os.environ.setdefault(name, "1")
 
 
+def _widen_results_pipe(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    # A unit's results are megabytes, sent through a 64 KiB pipe: the worker blocks until the driver has read
+    # each 64 KiB, and the driver's reading thread waits for the GIL (held by the merge of the previous unit)
+    # before every read.  A 1 MiB pipe (Linux's limit for unprivileged processes) lets the worker go on to its
+    # next unit sooner.  Best effort: elsewhere, or if the pool's internals change, the pipe stays as it is.
+    reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if reader is None or set_size is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        fcntl.fcntl(reader.fileno(), set_size, _RESULTS_PIPE_BYTES)
+
+
 class ProcessExecutor(UnitExecutor):
     """Units graded in worker processes on this machine, one per core (``--workers N``)."""
 
@@ -115,13 +135,20 @@ class ProcessExecutor(UnitExecutor):
     @staticmethod
     def pays(components: Any) -> bool:
         """More than one core, every grader CPU-bound (it grades in batches) and a source that splits into at
-        least `AUTO_UNITS_PER_CORE` units of `AUTO_UNIT_CASES` per core (some 20,000 traces on 2 cores)."""
+        least `AUTO_UNITS_PER_CORE` units' worth of `AUTO_UNIT_CASES` per core (some 20,000 traces on 2 cores)."""
         cores = available_cores()
         if cores < 2 or not all(grader.supports_batch() for grader, _ in components.graders.values()):
             return False
         parts = components.source.partitions(AUTO_UNIT_CASES)
-        wanted = AUTO_UNITS_PER_CORE * cores
-        return parts is not None and sum(1 for _ in itertools.islice(parts, wanted)) >= wanted
+        if parts is None:
+            return False
+        # Cases, not parts: a source cuts its end into shorter parts (a part that does not say counts as a full one).
+        wanted, found = AUTO_UNITS_PER_CORE * cores * AUTO_UNIT_CASES, 0
+        for part in parts:
+            found += int(part.get("cases", AUTO_UNIT_CASES))
+            if found >= wanted:
+                return True
+        return False
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
@@ -143,6 +170,7 @@ class ProcessExecutor(UnitExecutor):
             method = "fork" if single and sys.platform == "linux" else "spawn"
         context = multiprocessing.get_context(method)
         self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
+        _widen_results_pipe(self._pool)
         return self._pool
 
     def map_unordered(
