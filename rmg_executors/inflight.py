@@ -57,27 +57,36 @@ async def in_completion_order(
 
     source = units.__aiter__()
     exhausted = False
-    try:
-        while True:
-            while not exhausted and len(pending) < max_in_flight:
-                try:
-                    unit = await source.__anext__()
-                except StopAsyncIteration:
-                    exhausted = True
-                    break
-                start(unit, 0)
-            if not pending:
+
+    async def fill() -> None:
+        nonlocal exhausted
+        while not exhausted and len(pending) < max_in_flight:
+            try:
+                unit = await source.__anext__()
+            except StopAsyncIteration:
+                exhausted = True
                 return
+            start(unit, 0)
+
+    try:
+        await fill()
+        while pending:
             finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            outcomes = []
             for future in finished:
                 unit, attempt, handle = pending.pop(future)
                 error = future.exception()
                 if error is None:
-                    yield UnitOutcome(unit, future.result())
+                    outcomes.append(UnitOutcome(unit, future.result()))
                 elif retry(unit, error, attempt, handle):
                     start(unit, attempt + 1)
                 else:
-                    yield UnitOutcome(unit, error=unwrap(error))
+                    outcomes.append(UnitOutcome(unit, error=unwrap(error)))
+            # Submit the next units before handing these over: the caller merges each (a good part of a
+            # second for a big unit), and a worker that finishes meanwhile must find one waiting, not idle.
+            await fill()
+            for outcome in outcomes:
+                yield outcome
     finally:
         for future, (_, _, handle) in pending.items():
             future.cancel()
