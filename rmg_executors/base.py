@@ -40,7 +40,8 @@ class UnitSettings(BaseModel):
 
     #: Cases per work unit: big enough to pay for shipping (thousands), small enough to lose little to a dead worker.
     unit_cases: int = Field(5000, ge=1)
-    #: Units submitted and not yet finished; ``None``: twice the executor's slots.
+    #: Units submitted and not yet finished; ``None``: four times the executor's slots when the workers read their
+    #: own partitions of the source, twice when the driver reads the cases and ships them.
     max_in_flight: Optional[int] = Field(None, ge=1)
     #: Where sinks write: "driver" (every sink) or "workers" (sinks that declare ``runs_on_workers``).
     sinks: Literal["driver", "workers"] = "driver"
@@ -62,7 +63,7 @@ def run_spec(config: EvalConfig, host: PluginHost, units: UnitSettings, return_c
 class UnitExecutor(Executor):
     """An executor whose runs go through rmg's unit driver; an engine adds ``map_unordered``."""
 
-    #: How runs are cut into units; set from the ``[executor]`` table by `from_table`.
+    #: How runs are cut into units; set from the ``[executor]`` table by `from_table` (an engine may default ``unit_cases``).
     units: UnitSettings = UnitSettings()
 
     @classmethod
@@ -71,7 +72,7 @@ class UnitExecutor(Executor):
         settings = {k: v for k, v in table.items() if k != "plugin"}
         unit_keys = {k: settings.pop(k) for k in list(settings) if k in UnitSettings.model_fields}
         try:
-            units = UnitSettings(**unit_keys)
+            units = UnitSettings(**{"unit_cases": cls.units.unit_cases, **unit_keys})  # the engine's default size
         except ValidationError as exc:
             raise settings_error(where, UnitSettings, exc) from None
         try:

@@ -30,10 +30,9 @@ if TYPE_CHECKING:
     from .base import UnitExecutor
 
 
-async def _units(source: Source, unit_cases: int, summary: RunSummary, held: dict[str, list[EvalCase]],
+async def _units(source: Source, parts: Any, unit_cases: int, summary: RunSummary, held: dict[str, list[EvalCase]],
                  keys: Optional[Sequence[str]], with_ids: bool) -> AsyncIterator[WorkUnit]:
-    """The run's units; the cases of a unit read here are kept in ``held`` (by unit id) until it is merged."""
-    parts = source.partitions(unit_cases)
+    """The run's units (``parts``: the source's partitions, or None); a unit's cases read here wait in ``held`` until it is merged."""
     if parts is not None:
         index = 0
         if hasattr(parts, "__aiter__"):  # a wrapper reads the head first (`rmg_intake` settles its mapping)
@@ -121,10 +120,13 @@ async def run_on_executor(
         if own_executor:  # else the caller holds it open across runs (rmg worker's cycles)
             executor_open = True  # closed on every exit path, even if opening was cut short (Ctrl-C)
             await executor.open()
-        window = max_in_flight or 2 * max(1, executor.slots())
+        parts = source.partitions(unit_cases)
+        # A partition is a few numbers: four per slot keep every worker fed while the driver merges a unit (it
+        # submits more only between merges).  Cases read here are held until merged: two per slot.
+        window = max_in_flight or (2 if parts is None else 4) * max(1, executor.slots())
         # Units running at once share a service's limit (rmg_kit.share_of); queued ones use none of it.
         spec = replace(spec, copies=min(window, max(1, executor.slots())))
-        units = _units(source, unit_cases, summary, held, keys, spec.sinks_on_workers)
+        units = _units(source, parts, unit_cases, summary, held, keys, spec.sinks_on_workers)
         # As in process: each unit's results are unpickled (on the engine's thread) and its records built
         # here, a few hundred thousand objects the collector would otherwise rescan hundreds of times.
         with fewer_collections():

@@ -28,7 +28,7 @@ from pydantic import Field
 
 from rmg_core import ConfigError, Settings
 
-from .base import UnitExecutor, UnitOutcome
+from .base import UnitExecutor, UnitOutcome, UnitSettings
 from .inflight import in_completion_order
 
 try:
@@ -36,8 +36,11 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-#: Cases per unit when ``processes`` is chosen automatically (the `ExecutorConfig` default).
+#: ``processes`` is chosen automatically for inputs of `AUTO_UNITS_PER_CORE` times this many cases per core.
 AUTO_UNIT_CASES = 5000
+#: Cases per unit on this machine's cores (``[executor] unit_cases``): a unit costs the pipe a few milliseconds,
+#: and the driver merges each as it arrives, so small units keep it merging all along, not in a heap at the end.
+UNIT_CASES = 1250
 #: Units per core the input must make before ``processes`` is chosen automatically.
 AUTO_UNITS_PER_CORE = 2
 #: The results pipe's size (Linux's default ``/proc/sys/fs/pipe-max-size``): see `_widen_results_pipe`.
@@ -113,6 +116,7 @@ class ProcessExecutor(UnitExecutor):
     name = "processes"
     Settings = ProcessSettings
     settings: ProcessSettings
+    units = UnitSettings(unit_cases=UNIT_CASES)
 
     @classmethod
     def choose(cls, config: Any, components: Any, workers: Optional[int]) -> Optional["ProcessExecutor"]:
