@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import importlib
 import multiprocessing
 import os
 import signal
@@ -43,6 +44,9 @@ AUTO_UNIT_CASES = 5000
 UNIT_CASES = 1250
 #: Units per core the input must make before ``processes`` is chosen automatically.
 AUTO_UNITS_PER_CORE = 2
+#: Imported before the workers fork: numpy is a dependency every run imports sooner or later, on the driver for
+#: the statistics at the end (`rmg_reporting`), on each worker as most CPU-bound graders first grade (~0.1 CPU-s).
+_BEFORE_FORK = ("numpy",)
 #: The results pipe's size (Linux's default ``/proc/sys/fs/pipe-max-size``): see `_widen_results_pipe`.
 _RESULTS_PIPE_BYTES = 1 << 20
 #: Thread pools of numeric libraries: one thread per worker process, or N workers oversubscribe the cores.
@@ -172,6 +176,10 @@ class ProcessExecutor(UnitExecutor):
             # worker); only safe while this process has no other thread (a forked lock could be held).
             single = threading.active_count() == 1
             method = "fork" if single and sys.platform == "linux" else "spawn"
+        if method == "fork":
+            for module in _BEFORE_FORK:  # once here, not once per worker and again here for the statistics
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(module)
         context = multiprocessing.get_context(method)
         self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
         _widen_results_pipe(self._pool)
