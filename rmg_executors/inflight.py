@@ -12,7 +12,7 @@ submission order would leave cores idle behind a slow unit).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Optional
 
 from .base import UnitOutcome
 
@@ -84,9 +84,15 @@ async def in_completion_order(
                     outcomes.append(UnitOutcome(unit, error=unwrap(error)))
             # Submit the next units before handing these over: the caller merges each (a good part of a
             # second for a big unit), and a worker that finishes meanwhile must find one waiting, not idle.
-            await fill()
+            failed: Optional[BaseException] = None
+            try:
+                await fill()
+            except Exception as exc:  # the source failed: what finished is still handed over first
+                failed = exc
             for outcome in outcomes:
                 yield outcome
+            if failed is not None:
+                raise failed
     finally:
         for future, (_, _, handle) in pending.items():
             future.cancel()

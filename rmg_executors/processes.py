@@ -114,6 +114,20 @@ def _widen_results_pipe(pool: concurrent.futures.ProcessPoolExecutor) -> None:
         fcntl.fcntl(reader.fileno(), set_size, _RESULTS_PIPE_BYTES)
 
 
+def _import_before_fork() -> None:
+    """Import `_BEFORE_FORK` once here, not once per worker (and again here for the statistics at the end)."""
+    # With the thread pools sized as a worker's (`_init_worker`): the workers inherit numpy as it loaded here.
+    unset = [name for name in _THREAD_ENV if name not in os.environ]
+    os.environ.update(dict.fromkeys(unset, "1"))
+    try:
+        for module in _BEFORE_FORK:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
+    finally:
+        for name in unset:
+            os.environ.pop(name, None)
+
+
 class ProcessExecutor(UnitExecutor):
     """Units graded in worker processes on this machine, one per core (``--workers N``)."""
 
@@ -177,9 +191,7 @@ class ProcessExecutor(UnitExecutor):
             single = threading.active_count() == 1
             method = "fork" if single and sys.platform == "linux" else "spawn"
         if method == "fork":
-            for module in _BEFORE_FORK:  # once here, not once per worker and again here for the statistics
-                with contextlib.suppress(ImportError):
-                    importlib.import_module(module)
+            _import_before_fork()
         context = multiprocessing.get_context(method)
         self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
         _widen_results_pipe(self._pool)
