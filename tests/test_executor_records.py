@@ -22,10 +22,12 @@ from typing import Any, Sequence
 
 import pytest
 
-from rmg_core import RunObserver, ScoreRecord, assemble_config, build_components, load_plugins, run_evaluation
+from rmg_core import (
+    EvalCase, ResultColumns, RunObserver, ScoreRecord, assemble_config, build_components, load_plugins, run_evaluation,
+)
 from rmg_executors import UnitSettings, run_spec
 from rmg_executors.driver import run_on_executor
-from rmg_executors.transport import needed_keys, reduce_fields
+from rmg_executors.transport import GradedChunk, ids_of, needed_keys, reduce_fields, score_identities
 
 from .test_executors import PLUGINS, CountingSink, ThreadExecutor
 
@@ -83,6 +85,25 @@ def test_a_chunk_read_on_the_driver_carries_only_what_its_graders_read(tmp_path)
     assert reduced["extra.gold"] == "g" and "trace" not in reduced and len(pickle.dumps(reduced)) < 1000
     assert "extra.gold" not in reduce_fields({"prediction": "p", "trace": {}}, keys)        # missing stays missing
     assert reduce_fields({"prediction": None, "trace": {}}, keys)["prediction"] is None     # null stays null
+
+
+def test_a_graded_chunk_sends_a_repeated_message_once_and_builds_the_same_records(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    host = load_plugins()
+    config = assemble_config(path=_traces(tmp_path / "t.jsonl", 300), graders=("similarity", "relevance"), aggregators=("weighted_sum",))
+    built = build_components(host, config)
+
+    async def grade() -> tuple[list[EvalCase], Any]:
+        cases = [c async for c in built.source.cases() if isinstance(c, EvalCase)]
+        return cases, await built.runner.arun([c.grader_fields() for c in cases])
+
+    cases, results = asyncio.run(grade())
+    chunk = GradedChunk.of(results, len(cases))
+    unshared = GradedChunk(len(cases), {key: ResultColumns.of(column) for key, column in results.items()})
+    errors = [e for e in chunk.columns["similarity"].errors if e is not None]
+    assert len(errors) == 100 and len({id(e) for e in errors}) == 1  # every third trace lacks a reference: one message
+    identities, ids = score_identities(built.runner), ids_of(cases)
+    assert chunk.records(identities, ids) == unshared.records(identities, ids)
+    assert len(pickle.dumps(chunk)) < 0.8 * len(pickle.dumps(unshared))
 
 
 class Reads(RunObserver):

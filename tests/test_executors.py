@@ -242,6 +242,9 @@ def test_choosing_runs_in_process_unless_it_pays(tmp_path) -> None:  # type: ign
     assert _choose(host, config, built) is None                               # too small to pay for processes
     executor = _choose(host, config, built, workers=3)
     assert executor is not None and executor.name == "processes" and executor.slots() == 3
+    from rmg_executors.processes import UNIT_CASES
+
+    assert executor.units.unit_cases == UNIT_CASES < UnitSettings().unit_cases  # its own default: small units
     assert _choose(host, config, built, workers=1) is None
     host, config, built = _setup(small, "executor.unit_cases=7")
     assert _choose(host, config, built, workers=2).units.unit_cases == 7     # a plugin-less table's unit keys apply

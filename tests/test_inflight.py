@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -77,6 +78,51 @@ def test_stopping_early_cancels_what_is_still_pending() -> None:
     # 0 finished, so 4 was submitted in its place before 0 was handed back (a worker must not wait for the
     # caller to merge 0); nothing was taken after that, and everything still pending was cancelled.
     assert sorted(asyncio.run(run())) == [1, 2, 3, 4]
+
+
+def test_the_next_unit_is_submitted_before_a_finished_one_is_handed_over_and_a_failing_source_comes_last() -> None:
+    async def failing(n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            yield i
+        raise OSError("source broke")
+
+    async def run() -> tuple[list[Any], list[int]]:
+        submitted: list[int] = []
+        got: list[Any] = []
+
+        def submit(unit: int, attempt: int) -> tuple[Any, Any]:
+            submitted.append(unit)
+            return asyncio.sleep(0, result=unit), unit
+
+        with pytest.raises(OSError, match="source broke"):
+            async for outcome in in_completion_order(failing(3), 1, submit):
+                got.append((outcome.result, list(submitted)))  # what had been submitted when it was handed over
+        return got, submitted
+
+    got, submitted = asyncio.run(run())
+    # One in flight: unit n+1 was already submitted when unit n came back (the caller merges n meanwhile); the
+    # source's error after unit 2 reached the caller only after unit 2 itself.
+    assert got == [(0, [0, 1]), (1, [0, 1, 2]), (2, [0, 1, 2])] and submitted == [0, 1, 2]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a pipe's size is set on Linux only (F_SETPIPE_SZ)")
+def test_the_pools_results_pipe_holds_a_units_results() -> None:
+    import fcntl
+
+    from rmg_executors.processes import _RESULTS_PIPE_BYTES
+
+    async def run() -> int:
+        executor = ProcessExecutor(workers=1, start_method="fork")
+        await executor.open()
+        try:
+            assert executor._pool is not None
+            return fcntl.fcntl(executor._pool._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[attr-defined]
+        finally:
+            await executor.close()
+
+    # Not 64 KiB: a worker would wait for the driver to read each 64 KiB of a unit's results while it merges.
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text()) if os.geteuid() != 0 else _RESULTS_PIPE_BYTES
+    assert asyncio.run(run()) >= min(_RESULTS_PIPE_BYTES, limit) > 1 << 16
 
 
 def _die_once(marker_dir: str, unit: int) -> int:
