@@ -112,6 +112,13 @@ def _rmg(cluster: dict[str, Any], cwd: Path, *args: str, timeout: float = 300) -
     )
 
 
+def _units(path: Path, unit_cases: int) -> int:
+    """How many units the driver cuts ``path`` into (about ``unit_cases`` each, shorter ones at the file's end)."""
+    from rmg_local.source import LocalFileSource
+
+    return len(list(LocalFileSource(path=str(path)).partitions(unit_cases)))
+
+
 def _burn_value(trace_id: str) -> float:
     return int.from_bytes(hashlib.sha256(trace_id.encode()).digest()[:4], "big") / 2**32
 
@@ -133,7 +140,8 @@ def test_the_same_lines_as_in_process_with_the_built_in_graders_wherever_sinks_r
     assert len(expected) == 9000 - 300 and len({json.loads(line)["score_id"] for line in expected}) == len(expected)
     assert sorted((tmp_path / "ray.jsonl").read_text().splitlines()) == expected
     parts = json.loads((tmp_path / "ray" / "_manifest.json").read_text())["parts"]
-    assert len(parts) == 8 and sorted(line for p in parts for line in (tmp_path / "ray" / p["part"]).read_text().splitlines()) == expected
+    assert len(parts) == _units(traces, 400) > 7
+    assert sorted(line for p in parts for line in (tmp_path / "ray" / p["part"]).read_text().splitlines()) == expected
 
 
 def _kill_first_unit(marker: Path, killed: dict[str, Any]) -> threading.Thread:
@@ -341,7 +349,7 @@ def test_worker_side_sinks_under_a_killed_worker_store_each_score_once(ray_clust
     assert starts.count(killed["trace_id"]) == 2  # the killed unit really was running, and ran again
     rows = [json.loads(line) for part in sorted((tmp_path / "scores").glob("part-*.jsonl")) for line in part.read_text().splitlines()]
     manifest = json.loads((tmp_path / "scores" / "_manifest.json").read_text())
-    assert manifest["units"] == 8 and manifest["cases"] == manifest["lines"] == 10000
+    assert manifest["units"] == _units(tmp_path / "t.jsonl", 1250) > 8 and manifest["cases"] == manifest["lines"] == 10000
     assert sorted(p.name for p in (tmp_path / "scores").iterdir()) == sorted(["_manifest.json", *(p["part"] for p in manifest["parts"])])
     # Exactly N x S scores with unique ids, on the server and in the directory, with the values one process writes.
     assert len(stored) == 10000 and len(rows) == 10000 and {r["score_id"] for r in rows} == set(stored)
