@@ -39,11 +39,11 @@ except ImportError:  # Windows
 
 #: ``processes`` is chosen automatically for inputs of `AUTO_UNITS_PER_CORE` times this many cases per core.
 AUTO_UNIT_CASES = 5000
+#: Units' worth of `AUTO_UNIT_CASES` per core the input must hold before ``processes`` is chosen automatically.
+AUTO_UNITS_PER_CORE = 2
 #: Cases per unit on this machine's cores (``[executor] unit_cases``): a unit costs the pipe a few milliseconds,
 #: and the driver merges each as it arrives, so small units keep it merging all along, not in a heap at the end.
 UNIT_CASES = 1250
-#: Units per core the input must make before ``processes`` is chosen automatically.
-AUTO_UNITS_PER_CORE = 2
 #: Imported before the workers fork: numpy is a dependency every run imports sooner or later, on the driver for
 #: the statistics at the end (`rmg_reporting`), on each worker as most CPU-bound graders first grade (~0.1 CPU-s).
 _BEFORE_FORK = ("numpy",)
