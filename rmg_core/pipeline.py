@@ -44,17 +44,9 @@ def records_for(cases: Sequence[EvalCase], results: RunResults, columns: dict[st
     return [record for key, column in results.items() for record in columns[key].records(column, *ids)]
 
 
-async def run_evaluation(
-    source: Source,
-    runner: GradingRunner,
-    sinks: Sequence[Sink],
-    *,
-    chunk_size: int = 1000,
-    progress: Optional[ProgressFn] = None,
-    sink_names: Optional[Sequence[str]] = None,
-    observers: Sequence[ChunkObserver] = (),
-    write_not_applicable: bool = True,
-) -> RunSummary:
+async def run_evaluation(source: Source, runner: GradingRunner, sinks: Sequence[Sink], *, chunk_size: int = 1000,
+                         progress: Optional[ProgressFn] = None, sink_names: Optional[Sequence[str]] = None,
+                         observers: Sequence[ChunkObserver] = (), write_not_applicable: bool = True) -> RunSummary:
     """Grade every case ``source`` yields and write the scores to every sink.
 
     Returns a `RunSummary`; its ``exit_code`` is non-zero when a score could

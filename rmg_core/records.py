@@ -11,6 +11,7 @@ from typing import Any, Callable, Literal, NamedTuple, Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .cases import builds_as_validated, restored
 from .results import GraderError, GraderRank, GraderResult, GraderScore
 
 #: Namespace of rmg's deterministic score ids (uuid5).  Never change it: ids
@@ -86,18 +87,9 @@ class ScoreRecord(BaseModel):
         return self.kind == "not_applicable"
 
 
-def record_from_result(
-    result: GraderResult,
-    *,
-    trace_id: str,
-    name: str,
-    timestamp: Optional[datetime],
-    observation_id: Optional[str] = None,
-    component: Literal["grader", "aggregator"] = "grader",
-    plugin: str = "",
-    version: str = "",
-    fingerprint: str = "",
-) -> ScoreRecord:
+def record_from_result(result: GraderResult, *, trace_id: str, name: str, timestamp: Optional[datetime],
+                       observation_id: Optional[str] = None, component: Literal["grader", "aggregator"] = "grader",
+                       plugin: str = "", version: str = "", fingerprint: str = "") -> ScoreRecord:
     """Turn one result into the record sinks receive.
 
     A `GraderScore` is NUMERIC with its reason as comment.  A `GraderRank`
@@ -171,46 +163,20 @@ class ResultColumns(NamedTuple):
         return cls(*map(list, zip(*rows))) if rows else cls([], [], [], [], [], [])
 
 
-_new = object.__new__
-_set = object.__setattr__
 _FIELDS = frozenset(ScoreRecord.model_fields)
 
 
-def _construct(fields: dict[str, Any]) -> ScoreRecord:
-    return ScoreRecord.model_construct(**fields)
-
-
 def _restore(fields: dict[str, Any]) -> ScoreRecord:
-    # What pydantic's __setstate__ does with a pickled record's state: ~10x
-    # cheaper than model_construct, and a run builds one record per score.
-    record = _new(ScoreRecord)
-    _set(record, "__dict__", fields)
-    _set(record, "__pydantic_extra__", None)
-    _set(record, "__pydantic_fields_set__", set(_FIELDS))
-    _set(record, "__pydantic_private__", None)
-    return record
+    return restored(ScoreRecord, fields, set(_FIELDS))
 
 
 @functools.lru_cache(maxsize=1)
 def _record_builder() -> Callable[[dict[str, Any]], ScoreRecord]:
-    """`_restore` if it yields records equal to validated ones, else pydantic's ``model_construct``.
-
-    Checked once per process, so a pydantic release that changes its pickle
-    state only costs speed, never a wrong record.
-    """
-    fields: dict[str, Any] = {"trace_id": "t", "observation_id": "o", "name": "n", "value": 0.5, "data_type": "NUMERIC",
-                              "comment": "c", "score_id": "s", "timestamp": None, "kind": "score", "error": None,
-                              "component": "grader", "grader": "g", "grader_version": "1", "config_fingerprint": "f",
-                              "metadata": {"k": 1}}
-    try:
-        probe = ScoreRecord(**fields)
-        if set(probe.__getstate__()) == {"__dict__", "__pydantic_extra__", "__pydantic_fields_set__", "__pydantic_private__"}:
-            built = _restore(dict(fields))
-            if built == probe and built.model_dump() == probe.model_dump() and repr(built) == repr(probe):
-                return _restore
-    except Exception:  # any change in pydantic's internals: use the public constructor
-        pass
-    return _construct
+    """`_restore` (no validation: a run builds one record per score) if it yields what validation does, else ``model_construct``."""
+    return _restore if builds_as_validated(_restore, {
+        "trace_id": "t", "observation_id": "o", "name": "n", "value": 0.5, "data_type": "NUMERIC", "comment": "c",
+        "score_id": "s", "timestamp": None, "kind": "score", "error": None, "component": "grader", "grader": "g",
+        "grader_version": "1", "config_fingerprint": "f", "metadata": {"k": 1}}) else lambda f: ScoreRecord.model_construct(**f)
 
 
 class WriteFailure(BaseModel):

@@ -254,13 +254,16 @@ class Intake(Source):
         self.read += 1
         if isinstance(item, CaseError):
             return item
-        return self._build(item.data, item.location, self.reference_keys, True)
+        return self._build(item.data, item.location, self.reference_keys, True, item.nesting)
 
-    def _build(self, obj: Any, location: str, reference_keys: Sequence[str], parse: bool) -> EvalCase | CaseError:
+    def _build(self, obj: Any, location: str, reference_keys: Sequence[str], parse: bool,
+               nesting: Optional[int] = None) -> EvalCase | CaseError:
         data = apply_fields(obj, self.plan) if self.plan else obj
         if self.synthesized_ids and isinstance(data, Mapping) and data.get("id") in (None, ""):
             data = {**data, "id": content_id(obj)}
-        return case_from_mapping(data, location=location, reference_keys=reference_keys, parse_json_strings=parse)
+        # A mapped value may be JSON parsed out of a string, deeper than the trace's own bound says.
+        return case_from_mapping(data, location=location, reference_keys=reference_keys, parse_json_strings=parse,
+                                 nesting=None if self.plan else nesting)
 
     async def _remapped(self) -> AsyncIterator[EvalCase | CaseError]:
         planned = self.planned
