@@ -163,7 +163,7 @@ def case_from_mapping(obj: Mapping[str, Any], *, location: str, reference_keys: 
     trace: Any = obj
     if isinstance(obj, list) and obj and all(isinstance(m, Mapping) and "role" in m for m in obj):
         trace = obj = {"messages": obj}
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):  # typing's isinstance costs a Python call
         hint = ""
         if isinstance(obj, list):
             hint = ("; a whole JSON array of traces is read from a .json file "

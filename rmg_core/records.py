@@ -163,11 +163,12 @@ class ResultColumns(NamedTuple):
         return cls(*map(list, zip(*rows))) if rows else cls([], [], [], [], [], [])
 
 
-_FIELDS = frozenset(ScoreRecord.model_fields)
+#: Every record has every field set: one set serves them all (pydantic only ever adds a field name to it).
+_ALL_SET = set(ScoreRecord.model_fields)
 
 
 def _restore(fields: dict[str, Any]) -> ScoreRecord:
-    return restored(ScoreRecord, fields, set(_FIELDS))
+    return restored(ScoreRecord, fields, _ALL_SET)
 
 
 @functools.lru_cache(maxsize=1)
