@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
+import io
 import json
 import os
 import sys
@@ -229,8 +230,9 @@ class LocalFileSink(Sink):
         translation), so the batch is not decoded to be encoded again."""
         handle = self._handle
         assert handle is not None
-        raw = getattr(handle, "buffer", None) if os.linesep == "\n" else None
-        if raw is not None and codecs.lookup(getattr(handle, "encoding", None) or "ascii").name == "utf-8":
+        # Only a plain text file, whose buffer is known to be where its text goes (not a wrapper of one).
+        raw = handle.buffer if type(handle) is io.TextIOWrapper and os.linesep == "\n" else None
+        if raw is not None and codecs.lookup(handle.encoding).name == "utf-8":
             handle.flush()  # whatever was written as text goes first
             raw.write(data)
         else:
