@@ -214,7 +214,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def restored(cls: type[M], fields: dict[str, Any], fields_set: set[str], private: Optional[dict[str, Any]] = None) -> M:
-    """A model with these field values, as pydantic's ``__setstate__`` restores a pickled one: no validation, ~10x cheaper."""
+    """A model with these field values, as pydantic's ``__setstate__`` restores a pickled one.
+
+    No validation: ~10x cheaper than building it.
+    """
     model, set_ = object.__new__(cls), object.__setattr__
     set_(model, "__dict__", fields)
     set_(model, "__pydantic_extra__", None)
@@ -224,44 +227,74 @@ def restored(cls: type[M], fields: dict[str, Any], fields_set: set[str], private
 
 
 def builds_as_validated(build: Callable[[dict[str, Any]], Optional[BaseModel]], *probes: dict[str, Any]) -> bool:
-    """Whether ``build`` gives for each probe what pydantic's validation does (state and repr); checked once per
-    process, a pydantic release that changes its models' state then costs speed, never a different object."""
+    """Whether ``build`` gives for each probe what pydantic's validation does (state and repr).
+
+    Checked once per process: a pydantic release that changes its models'
+    state then costs speed, never a different object.
+    """
     try:
-        return all((fast := build(dict(p))) is not None and (slow := type(fast).model_validate(p)).__getstate__()
-                   == fast.__getstate__() and repr(slow) == repr(fast) for p in probes)
+        for probe in probes:
+            fast = build(dict(probe))
+            if fast is None:
+                return False
+            slow = type(fast).model_validate(probe)
+            if slow.__getstate__() != fast.__getstate__() or repr(slow) != repr(fast):
+                return False
+        return True
     except Exception:
         return False
 
 
 #: An ISO 8601 time that Python and pydantic read alike (pydantic refuses "+00:60", Python does not).
-_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?")
+_STAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"
+)
 _FIELDS, _STR = set(EvalCase.model_fields), {str}
 _ZONES: dict[Any, Any] = {None: timezone.utc}  # Python's time zone -> pydantic's (naive is UTC, as `_aware` says)
 
 
 def _plain_case(data: dict[str, Any]) -> Optional[EvalCase]:
-    """``EvalCase.model_validate(data)`` without pydantic when every field has its plain type (a run builds one case
-    per trace; validating costs ~10 µs); ``None`` otherwise, for pydantic to convert or refuse with its messages."""
+    """``EvalCase.model_validate(data)`` without pydantic when every field has its plain type.
+
+    A run builds one case per trace, and validating costs ~10 µs.  Returns
+    ``None`` otherwise, for pydantic to convert or refuse with its messages.
+    """
     get = data.get
-    case_id, meta, stamp, observation, running = get("id"), get("metadata"), get("timestamp"), get("observation_id"), get("running", False)
-    if (type(case_id) is not str or not case_id or not (observation is None or type(observation) is str)
-            or get("ended_at") is not None or type(running) is not bool or (stamp is not None and (type(stamp) is not str or not _STAMP.fullmatch(stamp)))
-            or not (meta is None or (type(meta) is dict and (not meta or set(map(type, meta)) == _STR)))):
+    case_id, meta, stamp = get("id"), get("metadata"), get("timestamp")
+    observation, running = get("observation_id"), get("running", False)
+    plain = (
+        type(case_id) is str and case_id != ""
+        and (observation is None or type(observation) is str)
+        and get("ended_at") is None and type(running) is bool
+        and (stamp is None or (type(stamp) is str and _STAMP.fullmatch(stamp) is not None))
+        and (meta is None or (type(meta) is dict and (not meta or set(map(type, meta)) == _STR)))
+    )
+    if not plain:
         return None
-    try:
-        stamp = stamp and datetime.fromisoformat(stamp)
-    except ValueError:  # e.g. February 30th
-        return None
-    if stamp:
-        stamp = stamp.replace(tzinfo=_ZONES.get(stamp.tzinfo) or _ZONES.setdefault(stamp.tzinfo, TzInfo(int(stamp.utcoffset().total_seconds()))))
-    fields = {"id": case_id, "input": get("input"), "output": get("output"), "expected": get("expected"), "metadata": {}
-              if meta is None else dict(meta), "timestamp": stamp, "observation_id": observation, "ended_at": None, "running": running}
+    if stamp is not None:
+        try:
+            stamp = datetime.fromisoformat(stamp)
+        except ValueError:  # e.g. February 30th
+            return None
+        zone = _ZONES.get(stamp.tzinfo)
+        if zone is None:
+            zone = _ZONES.setdefault(stamp.tzinfo, TzInfo(int(stamp.utcoffset().total_seconds())))
+        stamp = stamp.replace(tzinfo=zone)
+    fields = {
+        "id": case_id, "input": get("input"), "output": get("output"), "expected": get("expected"),
+        "metadata": {} if meta is None else dict(meta), "timestamp": stamp, "observation_id": observation,
+        "ended_at": None, "running": running,
+    }
     return restored(EvalCase, fields, _FIELDS.intersection(data), {"_trace": None})
 
 
-_plain_case_matches = functools.cache(lambda: builds_as_validated(_plain_case, {"id": "u", "expected": {"x": None}, "timestamp":
-    "2025-03-03T08:22:52Z", "observation_id": "o"}, {"id": "t", "input": [{"role": "user", "content": "q"}], "metadata": {"k": [1]},
-                                                     "timestamp": "2025-03-03T08:22:52.093+05:30", "running": True, "other": 1}))
+_PROBES = (
+    {"id": "u", "expected": {"x": None}, "timestamp": "2025-03-03T08:22:52Z", "observation_id": "o"},
+    {"id": "t", "input": [{"role": "user", "content": "q"}], "metadata": {"k": [1]},
+     "timestamp": "2025-03-03T08:22:52.093+05:30", "running": True, "other": 1},
+)
+_plain_case_matches = functools.cache(lambda: builds_as_validated(_plain_case, *_PROBES))
 
 
 def _short_id(raw_id: Any) -> Optional[str]:

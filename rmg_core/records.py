@@ -171,13 +171,22 @@ def _restore(fields: dict[str, Any]) -> ScoreRecord:
     return restored(ScoreRecord, fields, _ALL_SET)
 
 
+_PROBE = {
+    "trace_id": "t", "observation_id": "o", "name": "n", "value": 0.5, "data_type": "NUMERIC", "comment": "c",
+    "score_id": "s", "timestamp": None, "kind": "score", "error": None, "component": "grader", "grader": "g",
+    "grader_version": "1", "config_fingerprint": "f", "metadata": {"k": 1},
+}
+
+
 @functools.lru_cache(maxsize=1)
 def _record_builder() -> Callable[[dict[str, Any]], ScoreRecord]:
-    """`_restore` (no validation: a run builds one record per score) if it yields what validation does, else ``model_construct``."""
-    return _restore if builds_as_validated(_restore, {
-        "trace_id": "t", "observation_id": "o", "name": "n", "value": 0.5, "data_type": "NUMERIC", "comment": "c",
-        "score_id": "s", "timestamp": None, "kind": "score", "error": None, "component": "grader", "grader": "g",
-        "grader_version": "1", "config_fingerprint": "f", "metadata": {"k": 1}}) else lambda f: ScoreRecord.model_construct(**f)
+    """`_restore` (no validation: a run builds one record per score) if it yields what validation does.
+
+    Else pydantic's ``model_construct``.
+    """
+    if builds_as_validated(_restore, _PROBE):
+        return _restore
+    return lambda fields: ScoreRecord.model_construct(**fields)
 
 
 class WriteFailure(BaseModel):

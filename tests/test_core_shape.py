@@ -30,7 +30,10 @@ MAX_MODULE_LINES = 400
 # holds beyond the 2,000 is the contracts others code against: the executor contract, the seed-API
 # checks (issue 16), issue 13's not-applicable outcome, hints and dotted paths, and the column-wise
 # results of issue 15.  A ceiling, so the core cannot grow unnoticed: new core code pays for itself.
-MAX_CORE_CODE_LINES = 2253
+# Raised to 2,281 (2026-11-30, second session) for issue 15's pipeline: cases and records restored
+# without validation once a probe shows they equal the validated ones (`restored`, `_plain_case`), about
+# 45 lines, partly paid for by compacting signatures; written readable rather than squeezed under 2,253.
+MAX_CORE_CODE_LINES = 2281
 
 
 def _package_dirs() -> dict[str, Path]:
