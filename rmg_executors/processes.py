@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, AsyncIterable, AsyncIterator, Callable, Literal, Optional
 
@@ -47,6 +48,8 @@ UNIT_CASES = 1250
 #: Imported before the workers fork: numpy is a dependency every run imports sooner or later, on the driver for
 #: the statistics at the end (`rmg_reporting`), on each worker as most CPU-bound graders first grade (~0.1 CPU-s).
 _BEFORE_FORK = ("numpy",)
+#: How often a worker checks that the driver that started it is still alive.
+_PARENT_CHECK_SECONDS = 1.0
 #: The results pipe's size (Linux's default ``/proc/sys/fs/pipe-max-size``): see `_widen_results_pipe`.
 _RESULTS_PIPE_BYTES = 1 << 20
 #: Thread pools of numeric libraries: one thread per worker process, or N workers oversubscribe the cores.
@@ -99,6 +102,15 @@ def _init_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for name in _THREAD_ENV:
         os.environ.setdefault(name, "1")
+    # A driver killed outright (SIGKILL, the OOM killer) never stops its pool, and a worker waiting on the
+    # call queue would wait forever (it holds the queue's write end too): it leaves when its parent does.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="rmg-parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _widen_results_pipe(pool: concurrent.futures.ProcessPoolExecutor) -> None:

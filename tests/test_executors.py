@@ -324,3 +324,39 @@ def parse_sink(path: str) -> Any:
     from rmg_core import ComponentConfig
 
     return ComponentConfig(plugin="local", settings={"path": path})
+
+
+def test_workers_leave_when_their_driver_is_killed_outright(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL (or the OOM killer) gives the driver no chance to stop its pool: the workers notice and exit."""
+    import contextlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    workers: list[psutil.Process] = []
+    driver = subprocess.Popen([sys.executable, "-c", (
+        "import time\n"
+        "from rmg_executors.processes import ProcessExecutor\n"
+        "pool = ProcessExecutor(workers=2)._start()\n"
+        "futures = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
+        "print('started', flush=True)\n"
+        "time.sleep(120)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert driver.stdout is not None and driver.stdout.readline().strip() == "started"
+        deadline = time.monotonic() + 30
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = psutil.Process(driver.pid).children()
+            time.sleep(0.05)
+        assert len(workers) == 2
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=10)
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, f"workers {[p.pid for p in alive]} outlived their driver"
+    finally:
+        driver.kill()
+        for worker in workers:  # orphans of a failed run are no longer our children
+            with contextlib.suppress(psutil.Error):
+                worker.kill()
