@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -53,8 +52,8 @@ def write_traces(path: Path, n: int) -> None:
             handle.write(json.dumps({"id": f"t{i:07d}", "input": f"question {i % 13}", "output": f"answer {i % 7}"}) + "\n")
 
 
-def rmg(env: dict[str, str], *args: str) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds and peak RSS (MB) of one `rmg eval` process (and any process it waited for)."""
+def measured(env: dict[str, str], *args: str, cwd: Path | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one `rmg ARGS` process (and any process it waited for)."""
     probe = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
@@ -63,12 +62,17 @@ def rmg(env: dict[str, str], *args: str) -> tuple[float, float, float]:
         "sys.stderr.write(code.stderr[-2000:] if code.returncode else '')\n"
         "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss / 1024, code.returncode)\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-c", "from rmg_core.cli import main; main()", "eval",
-                          *args, "-q"], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-c", "from rmg_core.cli import main; main()", *args],
+                         capture_output=True, text=True, env=env, cwd=cwd, check=True)
     wall, cpu, rss, code = out.stdout.split()
     if code != "0":
-        raise SystemExit(f"rmg eval {' '.join(args)} exited {code}:\n{out.stderr}")
+        raise SystemExit(f"rmg {' '.join(args)} exited {code}:\n{out.stderr}")
     return float(wall), float(cpu), float(rss)
+
+
+def rmg(env: dict[str, str], *args: str) -> tuple[float, float, float]:
+    """`measured` for one quiet `rmg eval ARGS`."""
+    return measured(env, "eval", *args, "-q")
 
 
 class TreeCpu:

@@ -19,34 +19,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_scaleout import TreeCpu, start_cluster, write_traces  # noqa: E402
+from benchmarks.bench_scaleout import TreeCpu, measured, start_cluster, write_traces  # noqa: E402
 
 
 def cycle(env: dict[str, str], workdir: Path, *args: str) -> tuple[float, float]:
     """Wall and CPU seconds of one `rmg worker --once` (its children's CPU included)."""
-    probe = (
-        "import resource, subprocess, sys, time\n"
-        "t = time.perf_counter()\n"
-        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
-        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "sys.stderr.write(code.stderr[-2000:] if code.returncode else '')\n"
-        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, code.returncode)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-c", "from rmg_core.cli import main; main()", "worker",
-                          "-c", "eval.toml", "--once", "-q", *args], capture_output=True, text=True, env=env, cwd=workdir, check=True)
-    wall, cpu, code = out.stdout.split()
-    if code != "0":
-        raise SystemExit(f"rmg worker {' '.join(args)} exited {code}:\n{out.stderr}")
-    return float(wall), float(cpu)
+    wall, cpu, _ = measured(env, "worker", "-c", "eval.toml", "--once", "-q", *args, cwd=workdir)
+    return wall, cpu
 
 
 def setup(tmp: Path, name: str, traces: Path, ms: float, unit_cases: int) -> Path:
