@@ -25,6 +25,17 @@ _line = st.one_of(
 )
 
 
+def _write_lines(directory: str, lines: list[str], separators: list[str], final_newline: bool) -> str:
+    """``directory``/traces.jsonl holding ``lines``, each ended by its separator (the last one's dropped unless ``final_newline``)."""
+    text = "".join(line + sep for line, sep in zip(lines, separators))
+    if lines and not final_newline:
+        text = text[: -len(separators[len(lines) - 1])]
+    path = os.path.join(directory, "traces.jsonl")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    return path
+
+
 def _read(source: LocalFileSource) -> list[Any]:
     async def go() -> list[Any]:
         out: list[Any] = []
@@ -44,13 +55,8 @@ def _read(source: LocalFileSource) -> list[Any]:
 def test_byte_ranges_read_every_line_once_in_order_with_its_line_number(
     lines: list[str], separators: list[str], final_newline: bool, target: int,
 ) -> None:
-    text = "".join(line + sep for line, sep in zip(lines, separators))
-    if lines and not final_newline:
-        text = text[: -len(separators[len(lines) - 1])]
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "traces.jsonl")
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        path = _write_lines(tmp, lines, separators, final_newline)
         whole = LocalFileSource(path=path)
         expected = _read(whole)
         parts = list(byte_ranges(os.path.abspath(path), target))
@@ -129,13 +135,8 @@ def test_intake_parts_build_the_same_cases_as_one_process(
     from rmg_executors.units import narrowed
     from rmg_intake.intake import Intake, Selection
 
-    text = "".join(line + sep for line, sep in zip(lines, separators))
-    if lines and not final_newline:
-        text = text[: -len(separators[len(lines) - 1])]
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "traces.jsonl")
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        path = _write_lines(tmp, lines, separators, final_newline)
 
         def intake() -> Intake:
             return Intake(LocalFileSource(path=path), selection=Selection(where=where, sample=sample))
