@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # type checkers see every export; at run time each is importe
                          build_grader, build_sink, build_source, expand_env, load_config, parse_config, read_toml)
     from .pipeline import ChunkObserver, close_run, fewer_collections, records_for, run_evaluation
     from .plugin_manager import KINDS
-    from .records import ResultColumns, ScoreColumn, ScoreRecord, WriteFailure, WriteReport, record_from_result, score_id
+    from .records import (ResultColumns, ScoreColumn, ScoreRecord, ScoreRecords, ScoreRun, WriteFailure, WriteReport,
+                          record_from_result, score_id)
     from .results import RESULT_TYPES, GraderError, GraderRank, GraderResult, GraderScore, check_result
     from .mapper import HintStyle, mapping_hint
     from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults, run_sync
@@ -47,7 +48,7 @@ _LAZY = {name: module for module, names in {
     "config": "ComponentConfig Components EvalConfig assemble_config build_aggregator build_components build_grader "
               "build_sink build_source expand_env load_config parse_config read_toml",
     "pipeline": "ChunkObserver close_run fewer_collections records_for run_evaluation", "mapper": "HintStyle mapping_hint",
-    "records": "ResultColumns ScoreColumn ScoreRecord WriteFailure WriteReport record_from_result score_id",
+    "records": "ResultColumns ScoreColumn ScoreRecord ScoreRecords ScoreRun WriteFailure WriteReport record_from_result score_id",
     "results": "RESULT_TYPES GraderError GraderRank GraderResult GraderScore check_result",
     "runner": "AGGREGATED_PREFIX GradingRunner RunResults run_sync", "summary": "RunSummary ScoreStats SinkTally",
 }.items() for name in names.split()}
@@ -73,7 +74,7 @@ __all__ = [
     "ConfigError", "DEFAULT_REFERENCE_KEYS", "ENTRY_POINT_GROUP", "EXIT_CONFIG", "EvalCase", "EvalConfig", "Executor", "Grader",
     "GraderError", "GraderRank", "GraderResult", "GraderScore", "GradingRunner", "KINDS", "PluginError",
     "PluginHost", "PluginInfo", "RESULT_TYPES", "RmgError", "RunContext", "RunObserver",
-    "ResultColumns", "RunResults", "RunSummary", "ScoreColumn", "ScoreRecord", "ScoreStats", "Settings", "Sink", "SinkError", "SinkTally", "Source",
+    "ResultColumns", "RunResults", "RunSummary", "ScoreColumn", "ScoreRecord", "ScoreRecords", "ScoreRun", "ScoreStats", "Settings", "Sink", "SinkError", "SinkTally", "Source",
     "SourceError", "WriteFailure", "WriteReport", "answer_text", "assemble_config",
     "build_aggregator", "build_components", "build_grader", "build_sink", "build_source", "case_from_mapping", "check_result", "close_run", "expand_env", "fewer_collections", "fingerprint", "hookimpl", "hookspec", "load_config",
     "load_plugins", "parse_config", "question_text", "read_toml", "record_from_result", "records_for",

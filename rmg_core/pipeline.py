@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Literal, Optional, Sequence
 from .cases import CaseError, EvalCase
 from .components import Aggregator, Grader, Sink, Source
 from .errors import RmgError
-from .records import ScoreColumn, ScoreRecord
+from .records import ResultColumns, ScoreColumn, ScoreRecord, ScoreRecords
 from .runner import AGGREGATED_PREFIX, GradingRunner, RunResults
 from .summary import RunSummary, ScoreStats, SinkTally
 
@@ -34,14 +34,14 @@ def _column(component: Literal["grader", "aggregator"], name: str, obj: Grader |
     return ScoreColumn(name, component, type(obj).name or type(obj).__name__, str(obj.version), obj.fingerprint())
 
 
-def records_for(cases: Sequence[EvalCase], results: RunResults, columns: dict[str, ScoreColumn]) -> list[ScoreRecord]:
-    """All score records of a graded chunk: each score name's records in turn, one run of ``len(cases)`` each.
+def records_for(cases: Sequence[EvalCase], results: RunResults, columns: dict[str, ScoreColumn]) -> ScoreRecords:
+    """All score records of a graded chunk: each score name's records in turn, one `ScoreRun` of ``len(cases)`` each.
 
     ``columns`` maps each key of ``results`` (a grader's score name, or
     ``aggregated_<name>``) to the `ScoreColumn` its records are built with.
     """
     ids = [case.id for case in cases], [case.observation_id for case in cases], [case.timestamp for case in cases]
-    return [record for key, column in results.items() for record in columns[key].records(column, *ids)]
+    return ScoreRecords([columns[key].run(ResultColumns.of(column), *ids) for key, column in results.items()])
 
 
 async def run_evaluation(source: Source, runner: GradingRunner, sinks: Sequence[Sink], *, chunk_size: int = 1000,
@@ -68,7 +68,7 @@ async def run_evaluation(source: Source, runner: GradingRunner, sinks: Sequence[
 
     # Chunks graded but not yet through every sink, and how many sinks are done with the first:
     # after an interruption each is counted as not written, so graded = written + failed.
-    unwritten: deque[list[ScoreRecord]] = deque()
+    unwritten: deque[Sequence[ScoreRecord]] = deque()
     head_done = [0]
     to_grade: asyncio.Queue[Any] = asyncio.Queue(maxsize=2)
     to_write: asyncio.Queue[Any] = asyncio.Queue(maxsize=2)
@@ -100,15 +100,13 @@ async def run_evaluation(source: Source, runner: GradingRunner, sinks: Sequence[
         while (chunk := await to_grade.get()) is not _DONE:
             results = await runner.arun([case.grader_fields() for case in chunk])
             records = records_for(chunk, results, columns)
-            # Records come in one run of len(chunk) per score name: count each run at once.
-            for start in range(0, len(records), len(chunk)):
-                run = records[start:start + len(chunk)]
-                summary.scores[run[0].name].add_all(run)
+            for run in records.runs:
+                summary.scores[run.column.name].add_run(run)
             for observe in observers:
                 observe(chunk, records)
             summary.cases += len(chunk)
             if not write_not_applicable:
-                records = [r for r in records if r.kind != "not_applicable"]
+                records = records.without("not_applicable")
             unwritten.append(records)
             await to_write.put(records)
         await to_write.put(_DONE)
@@ -219,7 +217,7 @@ def fewer_collections(young: int = 50_000) -> Iterator[None]:
             gc.set_threshold(*_collecting_runs[1])
 
 
-def _count_unwritten(unwritten: "deque[list[ScoreRecord]]", head_done: int, summary: RunSummary) -> None:
+def _count_unwritten(unwritten: "deque[Sequence[ScoreRecord]]", head_done: int, summary: RunSummary) -> None:
     """Count the scores of chunks a stopped run graded but did not write, as failed writes."""
     why = "the run stopped before this score reached the sink"
     for n, records in enumerate(unwritten):

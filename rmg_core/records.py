@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Literal, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Literal, NamedTuple, Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -120,8 +120,11 @@ class ScoreColumn:
         return self.from_columns(ResultColumns.of(results), trace_ids, observation_ids, timestamps)
 
     def from_columns(self, columns: "ResultColumns", trace_ids: Sequence[str], observation_ids: Sequence[Optional[str]],
-                     timestamps: Sequence[Optional[datetime]]) -> list[ScoreRecord]:
-        """`records` from results already reduced to `ResultColumns` (how executors ship them between processes)."""
+                     timestamps: Sequence[Optional[datetime]], ids: Optional[Sequence[str]] = None) -> list[ScoreRecord]:
+        """`records` from results already reduced to `ResultColumns` (how executors ship them between processes).
+
+        ``ids``: the score ids, if known (`score_ids` of this name and the cases' ids).
+        """
         build = _record_builder()
         name, component, plugin, version, fingerprint = self.name, self.component, self.plugin, self.version, self.fingerprint
         return [build({
@@ -129,7 +132,76 @@ class ScoreColumn:
             "comment": comment, "score_id": sid, "timestamp": timestamp, "kind": kind, "error": error, "component": component,
             "grader": plugin, "grader_version": version, "config_fingerprint": fingerprint, "metadata": metadata,
         }) for kind, value, data_type, comment, error, metadata, trace_id, observation_id, timestamp, sid
-            in zip(*columns, trace_ids, observation_ids, timestamps, score_ids(name, trace_ids, observation_ids))]
+            in zip(*columns, trace_ids, observation_ids, timestamps, ids or score_ids(name, trace_ids, observation_ids))]
+
+    def run(self, columns: "ResultColumns", trace_ids: Sequence[str], observation_ids: Sequence[Optional[str]],
+            timestamps: Sequence[Optional[datetime]]) -> "ScoreRun":
+        """These results as a `ScoreRun`: the records `from_columns` builds, kept as columns."""
+        return ScoreRun(self, columns, trace_ids, observation_ids, timestamps, score_ids(self.name, trace_ids, observation_ids))
+
+
+class ScoreRun(NamedTuple):
+    """One score name's records of one chunk, as columns: who made them, the results, the cases' ids, the score ids."""
+
+    column: ScoreColumn
+    results: "ResultColumns"
+    trace_ids: Sequence[str]
+    observation_ids: Sequence[Optional[str]]
+    timestamps: Sequence[Optional[datetime]]
+    score_ids: Sequence[str]
+
+    def records(self) -> list[ScoreRecord]:
+        return self.column.from_columns(self.results, self.trace_ids, self.observation_ids, self.timestamps, self.score_ids)
+
+    def record(self, index: int) -> ScoreRecord:
+        """The ``index``-th record alone."""
+        return self._picked([index]).records()[0]
+
+    def without(self, kind: str) -> "ScoreRun":
+        """The run less its records of ``kind``."""
+        keep = [i for i, k in enumerate(self.results.kinds) if k != kind]
+        return self if len(keep) == len(self.score_ids) else self._picked(keep)
+
+    def _picked(self, keep: list[int]) -> "ScoreRun":
+        pick: Callable[[Sequence[Any]], list[Any]] = lambda values: [values[i] for i in keep]  # noqa: E731
+        return ScoreRun(self.column, ResultColumns(*map(pick, self.results)), *map(pick, self[2:]))
+
+
+class ScoreRecords(Sequence[ScoreRecord]):
+    """Graded chunks' records as `ScoreRun` columns, each `ScoreRecord` built when the records are first read.
+
+    What the pipeline gives sinks and observers: it reads as the list of
+    records it holds.  A consumer that knows this type reads ``runs`` instead
+    and builds no model per score (the JSONL sink, a run's statistics).
+    """
+
+    def __init__(self, runs: Sequence[ScoreRun] = ()) -> None:
+        self.runs = list(runs)
+        self._records: Optional[list[ScoreRecord]] = None
+
+    def records(self) -> list[ScoreRecord]:
+        """Every record, runs in order (built once)."""
+        if self._records is None:
+            self._records = [record for run in self.runs for record in run.records()]
+        return self._records
+
+    def without(self, kind: str) -> "ScoreRecords":
+        return ScoreRecords([run.without(kind) for run in self.runs])
+
+    def __len__(self) -> int:
+        return sum(len(run.score_ids) for run in self.runs)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.records()[index]
+
+    def __iter__(self) -> Iterator[ScoreRecord]:
+        return iter(self.records())
+
+    def __eq__(self, other: object) -> bool:  # as the list of records it stands for
+        return isinstance(other, (list, ScoreRecords)) and self.records() == list(other)
+
+    def __repr__(self) -> str:
+        return f"ScoreRecords({self.records()!r})"
 
 
 class ResultColumns(NamedTuple):

@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 
 from .cases import CaseError
 from .printable import printable
-from .records import ScoreRecord, WriteFailure, WriteReport
+from .records import ScoreRecord, ScoreRun, WriteFailure, WriteReport
 
 #: Exit statuses a run's outcome gives (2 is a usage error, 3 the CI gate's; docs/safety.md has the table).
 EXIT_INCOMPLETE, EXIT_NOTHING_GRADED, EXIT_ALL_ERRORS = 1, 4, 5
@@ -46,35 +46,42 @@ class ScoreStats:
         self.add_all((record,))
 
     def add_all(self, records: Sequence[ScoreRecord]) -> None:
-        """Count a run of records of this score at once (the pipeline passes one per chunk)."""
-        values: list[float] = []
-        for record in records:
-            if record.kind == "error":
-                self._add_error(record)
-                continue
-            if record.kind == "not_applicable":
+        """Count records of this score at once."""
+        self._add_columns([r.kind for r in records], [r.value for r in records], [r.error for r in records],
+                          [r.metadata for r in records])
+
+    def add_run(self, run: ScoreRun) -> None:
+        """Count a chunk's run of this score (`ScoreRecords.runs`) from its columns."""
+        self._add_columns(run.results.kinds, run.results.values, run.results.errors, run.results.metadata)
+
+    def _add_columns(self, kinds: Sequence[str], values: Sequence[Any], errors: Sequence[Optional[str]],
+                     metadata: Sequence[dict[str, Any]]) -> None:
+        numbers: list[float] = []
+        for kind, value, error, meta in zip(kinds, values, errors, metadata):
+            if kind == "score" or kind == "rank":
+                if isinstance(value, (int, float)):
+                    numbers.append(value)
+                else:
+                    self.skipped += 1
+            elif kind == "error":
+                self._add_error(error, meta)
+            else:  # not applicable
                 self.not_applicable += 1
-                message = (record.error or "")[:200]
+                message = (error or "")[:200]
                 if message in self.not_applicable_messages or len(self.not_applicable_messages) < KEEP_PROBLEMS:
                     self.not_applicable_messages[message] = self.not_applicable_messages.get(message, 0) + 1
-                continue
-            value = record.value
-            if isinstance(value, (int, float)):
-                values.append(value)
-            else:
-                self.skipped += 1
-        if values:
-            self.scored += len(values)
+        if numbers:
+            self.scored += len(numbers)
             # sum() from the running total adds in the order one by one would (Python 3.12+
             # compensates the rounding of float sums: a total as exact or more).
-            self.total = sum(values, self.total)
-            self.minimum = min(self.minimum, min(values))
-            self.maximum = max(self.maximum, max(values))
+            self.total = sum(numbers, self.total)
+            self.minimum = min(self.minimum, min(numbers))
+            self.maximum = max(self.maximum, max(numbers))
 
-    def _add_error(self, record: ScoreRecord) -> None:
+    def _add_error(self, error: Optional[str], metadata: dict[str, Any]) -> None:
         self.errors += 1
-        message = (record.error or "")[:200]
-        if record.metadata.get(GAVE_UP) and self.gave_up is None:
+        message = (error or "")[:200]
+        if metadata.get(GAVE_UP) and self.gave_up is None:
             self.gave_up = message
         if message in self.error_messages or len(self.error_messages) < KEEP_PROBLEMS:
             self.error_messages[message] = self.error_messages.get(message, 0) + 1
@@ -119,7 +126,7 @@ class SinkTally:
         if room > 0:
             self.report.failed.extend(report.failed[:room])
 
-    def fail_all(self, records: list[ScoreRecord], message: str) -> None:
+    def fail_all(self, records: Sequence[ScoreRecord], message: str) -> None:
         self.add(WriteReport(failed=[WriteFailure.of(r, message) for r in records]))
 
 

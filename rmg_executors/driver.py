@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Mapping, Optional, Sequence
 
 from rmg_core import (
-    CaseError, ChunkObserver, EvalCase, GradingRunner, RmgError, RunSummary, ScoreStats, Sink, SinkTally, Source, close_run,
+    CaseError, ChunkObserver, EvalCase, GradingRunner, RmgError, RunSummary, ScoreRecords, ScoreStats, Sink, SinkTally, Source, close_run,
     fewer_collections,
 )
 
@@ -206,7 +206,7 @@ async def _merge(result: UnitResult, cases: Optional[list[EvalCase]], summary: R
         summary.add_bad_case(problem)
     if result.fatal:
         summary.fatal = summary.fatal or result.fatal
-    records: list[Any] = []
+    records = ScoreRecords()
     seen: list[EvalCase] = []
     only_ids = IdCases()  # cases no observer reads beyond their ids: built only if one does
     start = 0
@@ -223,12 +223,9 @@ async def _merge(result: UnitResult, cases: Optional[list[EvalCase]], summary: R
             else:
                 only_ids.extend(ids)
         start += chunk.size
-        built = chunk.records(result.identities, ids)
-        # Records come in one run of chunk.size per result key: count each run at once.
-        for at in range(0, len(built), chunk.size):
-            run = built[at:at + chunk.size]
-            summary.scores[run[0].name].add_all(run)
-        records += built
+        for run in chunk.records(result.identities, ids).runs:
+            summary.scores[run.column.name].add_run(run)
+            records.runs.append(run)
     for observe in observers:
         observe(seen if seen or not only_ids else only_ids, records)
     if on_workers:
@@ -236,7 +233,7 @@ async def _merge(result: UnitResult, cases: Optional[list[EvalCase]], summary: R
             tally.add(report)
         return
     if not write_not_applicable:  # counted and observed, not written: as `run_evaluation` does
-        records = [r for r in records if r.kind != "not_applicable"]
+        records = records.without("not_applicable")
     for sink, tally in zip(sinks, summary.sinks):
         try:
             tally.add(await sink.write(records))

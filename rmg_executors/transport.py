@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from rmg_core import (
-    MISSING, EvalCase, GradingRunner, ResultColumns, RunObserver, RunResults, ScoreColumn, ScoreRecord, lookup_field,
+    MISSING, EvalCase, GradingRunner, ResultColumns, RunObserver, RunResults, ScoreColumn, ScoreRecords, lookup_field,
 )
 
 #: The `EvalCase` fields a case row carries, in order (everything but the trace as read).
@@ -121,9 +121,9 @@ class GradedChunk:
         same: dict[str, str] = {}
         return cls(size, {key: _shared_strings(ResultColumns.of(column), same.setdefault) for key, column in results.items()})
 
-    def records(self, identities: Mapping[str, ScoreColumn], ids: Sequence[Sequence[Any]]) -> list[ScoreRecord]:
+    def records(self, identities: Mapping[str, ScoreColumn], ids: Sequence[Sequence[Any]]) -> ScoreRecords:
         """The chunk's records, each result key's run in turn (as `rmg_core.records_for` orders them)."""
-        return [record for key, columns in self.columns.items() for record in identities[key].from_columns(columns, *ids)]
+        return ScoreRecords([identities[key].run(columns, *ids) for key, columns in self.columns.items()])
 
 
 def _shared_strings(columns: ResultColumns, one: Callable[[str, str], str]) -> ResultColumns:

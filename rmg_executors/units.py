@@ -330,7 +330,7 @@ async def _grade(built: _Built, spec: RunSpec, unit: WorkUnit) -> UnitResult:
         if sinks and ids is not None:
             records = graded.records(built.identities, ids)
             if not spec.write_not_applicable:
-                records = [r for r in records if r.kind != "not_applicable"]
+                records = records.without("not_applicable")
             for sink, report in zip(sinks, result.reports):
                 try:
                     report.merge(await sink.write(records))

@@ -12,7 +12,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from rmg_core import EvalCase, ScoreRecord, answer_text, question_text
+from rmg_core import EvalCase, ScoreRecord, ScoreRecords, ScoreRun, answer_text, question_text
 
 from .stats import Histogram, ScoreDescription, ValueStore, describe, histogram
 
@@ -131,6 +131,10 @@ class RunCollector:
 
     def __call__(self, cases: Sequence[EvalCase], records: Sequence[ScoreRecord]) -> None:
         self.cases += len(cases)
+        if isinstance(records, ScoreRecords):  # the pipeline's: read from the columns, no record built
+            for run in records.runs:
+                self._add_run(cases, run)
+            return
         by_id: Optional[dict[str, EvalCase]] = None
         scores = self.scores
         # Records come in runs of one score name: look the score up once per run.
@@ -161,6 +165,29 @@ class RunCollector:
                 if by_id is None:
                     by_id = {case.id: case for case in cases}
                 score.add_worst(value, self._seq, self._worst_case(record, by_id.get(record.trace_id)))
+
+    def _add_run(self, cases: Sequence[EvalCase], run: ScoreRun) -> None:
+        """What `__call__` does for one run's records, from its columns."""
+        column = run.column
+        score = self.scores.get(column.name)
+        if score is None:
+            score = self.scores[column.name] = ScoreCollector(column.name, column.component, self.worst)
+        append, by_id = score.values.raw.append, None
+        for i, (kind, value) in enumerate(zip(run.results.kinds, run.results.values)):
+            if kind == "error":
+                score.add_error(run.record(i))
+            elif kind == "not_applicable":
+                score.not_applicable += 1
+            elif not isinstance(value, (int, float)) or isinstance(value, bool):
+                score.non_numeric += 1  # a listwise rank: counted as skipped, not averaged
+            else:
+                append(value)
+                self._seq += 1
+                if self.worst and score.admits(value):
+                    if by_id is None:
+                        by_id = {case.id: case for case in cases}
+                    record = run.record(i)
+                    score.add_worst(value, self._seq, self._worst_case(record, by_id.get(record.trace_id)))
 
     @staticmethod
     def _worst_case(record: ScoreRecord, case: Optional[EvalCase]) -> WorstCase:

@@ -33,7 +33,10 @@ MAX_MODULE_LINES = 400
 # Raised to 2,281 (2026-11-30, second session) for issue 15's pipeline: cases and records restored
 # without validation once a probe shows they equal the validated ones (`restored`, `_plain_case`), about
 # 45 lines, partly paid for by compacting signatures; written readable rather than squeezed under 2,253.
-MAX_CORE_CODE_LINES = 2281
+# Raised to 2,325 (2026-11-30, third session) for issue 15's "records built per chunk, not per score":
+# `ScoreRun` and `ScoreRecords` (a chunk's records as columns, each `ScoreRecord` built only when a
+# sink or observer reads it) and statistics counted from columns; the type sinks import must be core.
+MAX_CORE_CODE_LINES = 2325
 
 
 def _package_dirs() -> dict[str, Path]:

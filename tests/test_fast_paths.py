@@ -1,7 +1,9 @@
 """The pipeline's fast paths give what the plain ones gave: records, statistics, JSONL in and out.
 
-Records are built a column at a time (`ScoreColumn.records`), statistics are
-counted a run of records at a time (`ScoreStats.add_all`), the local source
+Records are built a column at a time (`ScoreColumn.records`) or kept as columns
+(`ScoreRecords`, read by the JSONL sink and the report collector without building
+a record), statistics are counted a run at a time (`ScoreStats.add_all`,
+`ScoreStats.add_run`), the local source
 parses with orjson and the local sink writes with orjson.  The JSONL output's
 documented differences from the standard library's encoding (docs/performance.md)
 are pinned here.
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from rmg_core import GraderError, GraderRank, GraderScore, ScoreRecord, score_id
+from rmg_core import GraderError, GraderRank, GraderScore, ResultColumns, ScoreRecord, ScoreRecords, score_id
 from rmg_core.records import SCORE_ID_NAMESPACE, ScoreColumn, score_ids
 from rmg_core.summary import ScoreStats
 from rmg_local.sink import LocalFileSink, json_line, record_row
@@ -190,3 +192,67 @@ def test_source_reads_what_orjson_refuses_as_the_standard_library_does(tmp_path:
     assert big.id == "123456789012345678901234567890"  # not a float: ids are exact
     assert plain.expected == "a"
     assert str(cut).startswith(f"{path}:5: invalid JSON (Expecting value")  # the standard library's message
+
+
+def column_run(n_copies: int = 1) -> ScoreRecords:
+    """`column_records` as the pipeline hands them over: runs of columns (two runs, the second renamed)."""
+    n = len(RESULTS) * n_copies
+    ids = [f"t{i}" for i in range(n)], [None, "obs", None, "", None] * n_copies, [WHEN, None, WHEN, WHEN, None] * n_copies
+    return ScoreRecords([ScoreColumn("quality", "aggregator", "judge", "2", "f" * 16).run(ResultColumns.of(RESULTS * n_copies), *ids),
+                         ScoreColumn("other", "grader", "g", "1", "e" * 16).run(ResultColumns.of(RESULTS * n_copies), *ids)])
+
+
+def test_score_records_read_as_the_records_they_hold() -> None:
+    batch = column_run()
+    listed = column_records() + ScoreColumn("other", "grader", "g", "1", "e" * 16).records(
+        RESULTS, [f"t{i}" for i in range(5)], [None, "obs", None, "", None], [WHEN, None, WHEN, WHEN, None])
+    assert len(batch) == 10 and batch == listed and list(batch) == listed and batch[3] == listed[3]
+    assert batch[-2:] == listed[-2:] and repr(batch).startswith("ScoreRecords([ScoreRecord(")
+    assert [batch.runs[1].record(i) for i in range(5)] == listed[5:]
+    assert batch.without("error") == [r for r in listed if r.kind != "error"]
+    assert batch.without("not_applicable").runs == batch.runs  # nothing to drop: the same runs
+    stats, expected = ScoreStats("quality"), ScoreStats("quality")
+    stats.add_run(batch.runs[0])
+    expected.add_all(listed[:5])
+    assert stats == expected and (stats.scored, stats.errors, stats.skipped) == (3, 1, 1)
+
+
+@pytest.mark.parametrize("write_errors", [True, False])
+def test_sink_writes_score_records_as_it_writes_their_records(tmp_path: Path, write_errors: bool) -> None:
+    batch = column_run(3)
+    batch.runs[0].results.metadata[1] = {"component": "mine", "z": 1, 7: "int key"}  # the identity overrides, in place
+    batch.runs[0].results.metadata[2] = loop = {"k": 1}  # no JSON for a cycle: this score fails alone
+    loop["self"] = loop
+    batch.runs[1].results.metadata[0] = {"huge": 2 ** 70, "when": WHEN}
+
+    async def write(records: Any, path: Path) -> Any:
+        sink = LocalFileSink(path=str(path), write_errors=write_errors)
+        report = await sink.write(records)
+        await sink.close()
+        return report
+
+    fast, plain = asyncio.run(write(batch, tmp_path / "a.jsonl")), asyncio.run(write(list(batch), tmp_path / "b.jsonl"))
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert fast == plain and fast.written == (29 if write_errors else 23) and fast.skipped == (0 if write_errors else 6)
+    assert [(f.score_id, f.trace_id, f.name) for f in fast.failed] == [(batch[2].score_id, "t2", "quality")]
+    assert json.loads((tmp_path / "a.jsonl").read_text().splitlines()[1])["metadata"] == {
+        "component": "aggregator", "z": 1, "7": "int key", "grader": "judge", "grader_version": "2",
+        "config_fingerprint": "f" * 16}
+
+
+def test_report_collector_reads_score_records_as_their_records() -> None:
+    from rmg_core import EvalCase
+    from rmg_reporting.collector import RunCollector
+
+    batch = column_run(3)
+    cases = [EvalCase(id=f"t{i}", input=f"question {i}", output="answer") for i in range(15)]
+    fast, plain = RunCollector(worst=4), RunCollector(worst=4)
+    fast(cases, batch)
+    plain(cases, list(batch))
+    for name in ("quality", "other"):
+        a, b = fast.scores[name], plain.scores[name]
+        assert a.values.raw == b.values.raw and len(a.values.raw) == 9
+        assert (a.errors, a.non_numeric, a.component) == (b.errors, b.non_numeric, b.component) == (3, 3, b.component)
+        assert [e.as_dict() for e in a.grouped_errors()] == [e.as_dict() for e in b.grouped_errors()]
+        assert [w.as_dict() for w in a.worst_cases()] == [w.as_dict() for w in b.worst_cases()]
+        assert a.worst_cases()[0].input == "question 0"

@@ -32,7 +32,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Optional
 
-from rmg_core import OutputError, ScoreRecord, SinkError, __version__
+from rmg_core import OutputError, ScoreRecord, ScoreRecords, SinkError, __version__
 from rmg_kit import AtomicFile, atomic_write
 
 MANIFEST = "_manifest.json"
@@ -108,6 +108,11 @@ class PartWriter:
 
 def score_identities(records: Iterable[ScoreRecord], into: dict[str, dict[str, str]]) -> None:
     """Add the identity (component, grader, version, config fingerprint) of each score name in ``records``."""
+    if isinstance(records, ScoreRecords):  # from each run's column: no record built
+        for column in (run.column for run in records.runs if run.score_ids):
+            into.setdefault(column.name, {"component": column.component, "grader": column.plugin,
+                                          "grader_version": column.version, "config_fingerprint": column.fingerprint})
+        return
     for record in records:
         if record.name not in into:
             into[record.name] = {"component": record.component, "grader": record.grader,

@@ -9,11 +9,13 @@ import io
 import json
 import os
 import sys
+from datetime import datetime
 from typing import IO, Any, Callable, Literal, Optional, Sequence
 
 from pydantic import Field
 
-from rmg_core import ConfigError, OutputError, ScoreRecord, Settings, Sink, SinkError, WriteFailure, WriteReport
+from rmg_core import (ConfigError, OutputError, ScoreRecord, ScoreRecords, ScoreRun, Settings, Sink, SinkError, WriteFailure,
+                      WriteReport)
 from rmg_kit import AtomicFile, spreadsheet_safe
 
 from . import directory as parts
@@ -45,25 +47,48 @@ def record_row(record: ScoreRecord, stamps: Optional[dict[int, str]] = None) -> 
     ``stamps`` caches formatted timestamps by object id, for a batch whose
     records are all alive while it is used.
     """
-    # Fields read from the record's __dict__: a sink writes every record of a run, and this
-    # is the cheapest way to take fifteen fields of a pydantic model.
+    # Fields read from the record's __dict__: the cheapest way to take fifteen fields of a pydantic model.
     d = record.__dict__
-    timestamp = d["timestamp"]
+    identity = {"component": d["component"], "grader": d["grader"], "grader_version": d["grader_version"],
+                "config_fingerprint": d["config_fingerprint"]}
+    return _row(d["trace_id"], d["observation_id"], d["name"], d["value"], d["data_type"], d["comment"], d["score_id"],
+                _stamp(d["timestamp"], stamps), d["kind"], d["error"], d["metadata"], identity)
+
+
+def _stamp(timestamp: Optional[datetime], stamps: Optional[dict[int, str]]) -> Optional[str]:
     if timestamp is None:
-        stamp = None
-    elif stamps is None:
-        stamp = timestamp.isoformat()
-    else:
-        stamp = stamps.get(id(timestamp))
-        if stamp is None:
-            stamp = stamps[id(timestamp)] = timestamp.isoformat()
+        return None
+    if stamps is None:
+        return timestamp.isoformat()
+    stamp = stamps.get(id(timestamp))
+    if stamp is None:
+        stamp = stamps[id(timestamp)] = timestamp.isoformat()
+    return stamp
+
+
+def _row(trace_id: str, observation_id: Optional[str], name: str, value: Any, data_type: Optional[str], comment: Optional[str],
+         score_id: str, stamp: Optional[str], kind: str, error: Optional[str], metadata: dict[str, Any],
+         identity: dict[str, str]) -> dict[str, Any]:
     return {
-        "trace_id": d["trace_id"], "observation_id": d["observation_id"], "name": d["name"], "value": d["value"],
-        "data_type": d["data_type"], "comment": d["comment"], "score_id": d["score_id"], "timestamp": stamp,
-        "kind": d["kind"], "error": d["error"],
-        "metadata": {**d["metadata"], "component": d["component"], "grader": d["grader"],
-                     "grader_version": d["grader_version"], "config_fingerprint": d["config_fingerprint"]},
+        "trace_id": trace_id, "observation_id": observation_id, "name": name, "value": value, "data_type": data_type,
+        "comment": comment, "score_id": score_id, "timestamp": stamp, "kind": kind, "error": error,
+        "metadata": {**metadata, **identity},
     }
+
+
+def _run_lines(run: ScoreRun, stamps: dict[int, str], lines: bytearray, failed: list[WriteFailure]) -> None:
+    """A run's records as JSON lines, read from its columns (the same lines as `record_row` of each record)."""
+    column, extend = run.column, lines.extend
+    name = column.name
+    identity = {"component": column.component, "grader": column.plugin, "grader_version": column.version,
+                "config_fingerprint": column.fingerprint}
+    for kind, value, data_type, comment, error, metadata, trace_id, observation_id, timestamp, score_id in zip(
+            *run.results, *run[2:]):
+        try:
+            extend(_json_bytes(_row(trace_id, observation_id, name, value, data_type, comment, score_id,
+                                    _stamp(timestamp, stamps), kind, error, metadata, identity)))
+        except (TypeError, ValueError) as exc:
+            failed.append(WriteFailure(score_id=score_id, trace_id=trace_id, name=name, message=f"{type(exc).__name__}: {exc}"))
 
 
 def json_line(row: dict[str, Any]) -> str:
@@ -188,7 +213,10 @@ class LocalFileSink(Sink):
         assert self._handle is not None
         report = WriteReport()
         write_errors = self.settings.write_errors
-        kept = records if write_errors else [r for r in records if not r.is_error]
+        if isinstance(records, ScoreRecords):
+            kept: Sequence[ScoreRecord] = records if write_errors else records.without("error")
+        else:
+            kept = records if write_errors else [r for r in records if not r.is_error]
         report.skipped = len(records) - len(kept)
         if self.directory is not None and self._unit is None:
             parts.score_identities(records, self._scores)  # for the manifest's fingerprint
@@ -209,11 +237,15 @@ class LocalFileSink(Sink):
             # The records of one trace share its timestamp object: format each once.
             stamps: dict[int, str] = {}
             extend, failed = lines.extend, report.failed
-            for record in kept:
-                try:
-                    extend(_json_bytes(record_row(record, stamps)))
-                except (TypeError, ValueError) as exc:
-                    failed.append(WriteFailure.of(record, f"{type(exc).__name__}: {exc}"))
+            if isinstance(kept, ScoreRecords):  # lines from the columns: no model built per score
+                for run in kept.runs:
+                    _run_lines(run, stamps, lines, failed)
+            else:
+                for record in kept:
+                    try:
+                        extend(_json_bytes(record_row(record, stamps)))
+                    except (TypeError, ValueError) as exc:
+                        failed.append(WriteFailure.of(record, f"{type(exc).__name__}: {exc}"))
             # Counted once: each assignment to a pydantic field is a Python call.
             report.written = len(kept) - len(failed)
         try:
