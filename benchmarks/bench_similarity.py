@@ -13,7 +13,8 @@ overlapping pairs) it measures, in the same process and run:
 * **scikit-learn baseline**: one ``TfidfVectorizer`` fitted over the whole
   batch plus the row-wise cosine — the ratio rmg/baseline, target >= 0.7;
 * **rmg eval**: the same pairs as a JSONL file (``output`` and ``expected``)
-  through ``rmg eval FILE -g similarity -o OUT -q``, called in this process
+  through ``rmg eval FILE -g similarity -s graders.similarity.ngram_range=[1,1]
+  -o OUT -q`` (words only, as above), called in this process
   after a warm-up: reading, grading, building records and writing the scores
   — the ratio rmg eval/baseline, target >= 1.0;
 * **OpenJudge** 0.2.4 (``SimilarityGrader(algorithm="cosine")`` through its
@@ -160,7 +161,9 @@ def measure_cli(pairs: list[tuple[str, str]], repeat: int) -> float:
         with traces.open("w", encoding="utf-8") as handle:
             for i, (p, r) in enumerate(pairs):
                 handle.write(json.dumps({"id": f"pair-{i}", "output": p, "expected": r}) + "\n")
-        args = ["eval", str(traces), "-g", "similarity", "-s", "graders.similarity.algorithm=cosine", "-o", str(out), "-q"]
+        # Words only, as the runner row and the baseline: the 1-2-gram default (issue 16) does twice the TF-IDF work.
+        args = ["eval", str(traces), "-g", "similarity", "-s", "graders.similarity.algorithm=cosine",
+                "-s", "graders.similarity.ngram_range=[1,1]", "-o", str(out), "-q"]
 
         def run() -> None:
             try:
