@@ -189,3 +189,23 @@ def test_console_script_gate_exit_status(tmp_path: Path) -> None:
     bad = run_rmg("eval", str(t), "-g", "similarity", "--fail-under", "similarity=0.99", "-q", env=QUIET_ENV)
     assert bad.returncode == 3, bad.stderr
     assert "gate FAILED: similarity mean" in bad.stderr and "< 0.99" in bad.stderr
+
+
+def test_statistics_are_skipped_only_when_nobody_reads_them(tmp_path: Path, test_host: Any, monkeypatch: Any) -> None:
+    import rmg_reporting.collector as collector
+
+    described: list[str] = []
+    real = collector.describe
+    monkeypatch.setattr(collector, "describe", lambda values, **kw: described.append("x") or real(values, **kw))
+    t, out = traces(tmp_path / "t.jsonl"), str(tmp_path / "s.jsonl")
+    assert invoke(test_host, str(t), "-g", "exact", "-o", out, "-q").exit_code == 0 and described == []
+    for shown in ([], ["-q", "--summary-json", str(tmp_path / "s.json")], ["-q", "--fail-under", "exact=0.1"]):
+        described.clear()
+        result = invoke(test_host, str(t), "-g", "exact", "-o", out, *shown)
+        assert result.exit_code == 0 and described, shown
+    assert json.loads((tmp_path / "s.json").read_text())["scores"]["exact"]["ci_method"].startswith("percentile bootstrap")
+    # A quiet run that fails prints its summary, statistics included.
+    described.clear()
+    host = load_plugins(environ=QUIET_ENV, plugins=[("test", TestPlugin()), ("fails", FailsPlugin())])
+    result = invoke(host, str(t), "-g", "fails", "-g", "exact", "-o", out, "-q")
+    assert result.exit_code == 5 and described and "95% CI" in result.stderr
