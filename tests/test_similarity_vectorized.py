@@ -21,10 +21,13 @@ from rmg_similarity.ngrams import _clipped, _grams, shared_counts
 from rmg_similarity.tokenize import make_tokenizer
 from rmg_similarity.tokenize_13a import tokenizer_13a, units_13a
 
-#: Where sacreBLEU's regexes are subtle: digits next to ".", ",", "-", runs of them, entities, newlines.
+#: Where sacreBLEU's regexes are subtle: digits next to ".", ",", "-", runs of them, entities, newlines;
+#: and where rmg's batch tokenizer could slip: the NUL that joins a batch, every kind of Unicode whitespace
+#: (U+3000 is the last), letters whose lower case depends on their neighbours (Σ) or is longer (İ).
 HOSTILE = st.lists(
-    st.sampled_from(list("ab.,-0123 \t\n&;<>qu()!?'\"/$_É\u00a0\u2009\x1c\x00\x01") +
-                    ["&amp;", "&quot;", "<skipped>", "-\n", "3.14", "1,000", "9-", "..", "👍", "東京"]),
+    st.sampled_from(list("ab.,-0123 \t\n&;<>qu()!?'\"/$_É\u00a0\u2009\x1c\x00\x01\u3000\x85\u2028ΣİσΑ") +
+                    ["&amp;", "&quot;", "<skipped>", "-\n", "3.14", "1,000", "9-", "..", "👍", "東京",
+                     "-.", ".-1", ",,", "1.", ".5"]),
     max_size=30,
 ).map("".join)
 ANY_TEXT = st.text(max_size=40)
@@ -69,6 +72,15 @@ def test_the_13a_punctuation_class_is_ascii_only() -> None:
     isolate = Tokenizer13a()._post_tokenizer._re[0][0]
     everything = "".join(chr(cp) for cp in range(128, 0x110000) if not 0xD800 <= cp <= 0xDFFF)
     assert isolate.search(everything) is None
+
+
+def test_the_13a_kind_table_knows_every_whitespace() -> None:
+    # tokenize_13a looks code points up in a table that ends at U+3000, the last whitespace Unicode has today.
+    from rmg_similarity.tokenize_13a import _LIMIT, _STOP, _rules
+
+    kinds = _rules()[3]
+    assert not any(chr(cp).isspace() for cp in range(_LIMIT, 0x110000))
+    assert [cp for cp in range(1, _LIMIT) if kinds[cp] & _STOP] == [cp for cp in range(1, _LIMIT) if chr(cp).isspace()]
 
 
 def _pairs(draw_texts: list[str]) -> list[dict[str, str]]:

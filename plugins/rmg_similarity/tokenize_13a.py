@@ -10,12 +10,17 @@ rest of sentence BLEU.  Their effect is simple except next to digits:
    (``3.14``, ``1,000``), where the regexes' left-to-right matching decides;
 3. a ``-`` after a digit becomes a token of its own (``1-2``).
 
-So the batch is joined into one string, each of those punctuation
-characters padded with spaces by one numpy pass over its code points, and
-the result split on whitespace.  A whitespace-separated chunk where a ``.``, ``,`` or ``-``
-touches a digit goes through sacreBLEU's own regexes instead (taken from
-its tokenizer object, not copied).  The tests compare the result with
-``Tokenizer13a`` on random and adversarial text (hypothesis).
+So the whole batch is handled as one string (texts joined by a NUL): one
+lookup per code point in a table of character kinds (numpy) finds the
+whitespace-separated chunks where a ``.``, ``,`` or ``-`` touches a digit;
+each such chunk is blanked to a placeholder and goes through sacreBLEU's
+own regexes instead (taken from its tokenizer object, not copied; each
+distinct chunk once); every other punctuation character of rule 1 or 2 is
+padded with spaces in the same numpy pass, and the result is split on
+whitespace once.  Token ids for n-gram counting come from one C-level pass
+over the words (``dict.setdefault``), never a Python loop per token.  The
+tests compare the result with ``Tokenizer13a`` on random and adversarial
+text (hypothesis).
 """
 
 from __future__ import annotations
@@ -27,22 +32,24 @@ from typing import TYPE_CHECKING, Callable, Sequence
 if TYPE_CHECKING:
     import numpy as np
 
-#: A whitespace-separated chunk where the digit rules of sacreBLEU's regexes can apply.
-_DIGIT_CHUNK = re.compile(r"(?<!\S)\S*?(?:[0-9][.,\-]|[.,][0-9])\S*")
-#: Whether a text has such a chunk (quicker tests: first any digit, then a digit next to ".,-").
-_DIGIT = re.compile(r"[0-9]")
-_NEAR_DIGIT = re.compile(r"[0-9][.,\-]|[.,][0-9]")
 #: Joins the texts of a batch (a text holding it sends the batch through one text at a time).
 _SEPARATOR = "\x00"
-#: Stands in the joined text for a digit chunk already tokenized (a text holding it: one at a time).
-_PLACEHOLDER = "\x01"
 _ENTITIES = (("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
+#: A whitespace-separated chunk where the digit rules of sacreBLEU's regexes can apply (slow path only).
+_DIGIT_CHUNK = re.compile(r"(?<!\S)\S*?(?:[0-9][.,\-]|[.,][0-9])\S*")
+_DIGIT = re.compile(r"[0-9]")
+_NEAR_DIGIT = re.compile(r"[0-9][.,\-]|[.,][0-9]")
+#: Every whitespace code point is below it (U+3000 is the last); the kind table's last entry stands for all others.
+_LIMIT = 0x3001
+#: Character kinds, bits: padded to a token of its own; ends a chunk (whitespace, the separator); digit; "." or ","; "-".
+_PAD, _STOP, _DIGIT_KIND, _DOT_COMMA, _DASH = 1, 2, 4, 8, 16
 
 
 @functools.lru_cache(maxsize=1)
-def _rules() -> tuple[tuple[tuple[str, str], ...], dict[int, str], list[tuple["re.Pattern[str]", str]]]:
+def _rules() -> tuple[tuple[tuple[str, str], ...], dict[int, str], list[tuple["re.Pattern[str]", str]], "np.ndarray"]:
     """(char, padded char) for each character made a token of its own; sacreBLEU's first regex as a
-    translate table; and its other three regexes."""
+    translate table; its other three regexes; and the kind of each code point below `_LIMIT`."""
+    import numpy as np
     from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
     regexes = list(Tokenizer13a()._post_tokenizer._re)
@@ -50,29 +57,18 @@ def _rules() -> tuple[tuple[tuple[str, str], ...], dict[int, str], list[tuple["r
     # The class is ASCII only (a test checks every code point); whitespace splits anyway.
     isolated = [chr(cp) for cp in range(128) if not chr(cp).isspace() and isolate.fullmatch(chr(cp))]
     pads = tuple((c, f" {c} ") for c in isolated + [".", ","])
-    return pads, {ord(c): f" {c} " for c in isolated}, regexes[1:]
-
-
-def _padded(joined: str, codes: frozenset[int]) -> str:
-    """``joined`` with a space before and after each character whose code point is in ``codes``.
-
-    One numpy pass over the code points instead of a ``str.replace`` per
-    character per text.
-    """
-    import numpy as np
-
-    chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    table = np.zeros(129, dtype=bool)  # ASCII code points, and 128 for any other
-    table[list(codes)] = True
-    pad = table[np.minimum(chars, 128)]
-    width = 1 + 2 * pad.astype(np.int64)
-    out = np.full(int(width.sum()), ord(" "), dtype=np.uint32)
-    out[np.cumsum(width) - width + pad] = chars
-    return out.tobytes().decode("utf-32-le", "surrogatepass")
+    kinds = np.zeros(_LIMIT + 1, dtype=np.uint8)
+    kinds[[cp for cp in range(_LIMIT) if chr(cp).isspace()]] = _STOP  # what str.split() splits on
+    kinds[ord(_SEPARATOR)] = _STOP | _PAD
+    kinds[[ord(c) for c, _ in pads]] |= _PAD
+    kinds[[ord(c) for c in ".,"]] |= _DOT_COMMA
+    kinds[[ord(c) for c in "0123456789"]] |= _DIGIT_KIND
+    kinds[ord("-")] |= _DASH
+    return pads, {ord(c): f" {c} " for c in isolated}, regexes[1:], kinds
 
 
 def _line_level(text: str) -> str:
-    """Tokenizer13a.__call__'s replacements before its regexes."""
+    """Tokenizer13a.__call__'s replacements before its regexes (none of them can span a separator)."""
     if "<skipped>" in text:
         text = text.replace("<skipped>", "")
     if "\n" in text:
@@ -83,13 +79,51 @@ def _line_level(text: str) -> str:
     return text
 
 
+def _digit_chunks(kind: "np.ndarray") -> list[tuple[int, int]]:
+    """(start, end) of each chunk between stops (whitespace, separators) where a digit touches ".,-" as
+    ``[0-9][.,-]`` or ``[.,][0-9]``, in order."""
+    import numpy as np
+
+    digit = (kind & _DIGIT_KIND).astype(bool)
+    if kind.size < 2 or not digit.any():
+        return []
+    near = digit[:-1] & (kind[1:] & (_DOT_COMMA | _DASH)).astype(bool)
+    near |= (kind[:-1] & _DOT_COMMA).astype(bool) & digit[1:]
+    at = np.flatnonzero(near)
+    if not at.size:
+        return []
+    stops = np.flatnonzero(kind & _STOP)
+    bounds = np.concatenate([[-1], stops, [kind.size]])
+    which = np.unique(np.searchsorted(stops, at))  # the chunk of each spot: how many stops precede it
+    return list(zip((bounds[which] + 1).tolist(), bounds[which + 1].tolist()))
+
+
+def _padded(codes: "np.ndarray", pad: "np.ndarray") -> str:
+    """The text of ``codes`` with a space before and after each code point where ``pad`` is 1.
+
+    One numpy pass over the code points instead of a ``str.replace`` per
+    character per text: each padded code point is written three times, then
+    its first and last copies become spaces.
+    """
+    import codecs
+
+    import numpy as np
+
+    at = np.flatnonzero(pad)
+    out = np.repeat(codes, pad * 2 + 1)
+    at += np.arange(0, 2 * at.size, 2)  # where each padded code point's first copy landed
+    out[at] = ord(" ")
+    at += 2
+    out[at] = ord(" ")
+    return codecs.utf_32_le_decode(out, "surrogatepass", True)[0]
+
+
 class _Tokenizer13a:
     """The batch machinery behind `tokenizer_13a` and `units_13a`."""
 
     def __init__(self, lowercase: bool) -> None:
         self.lowercase = lowercase
-        self.pads, self.table, self.regexes = _rules()
-        self.padded_codes = frozenset(ord(char) for char, _ in self.pads) | {ord(_SEPARATOR)}
+        self.pads, self.table, self.regexes, self.kinds = _rules()
 
     def plain(self, text: str) -> list[str]:
         for char, padded in self.pads:
@@ -104,32 +138,8 @@ class _Tokenizer13a:
             line = pattern.sub(replacement, line)
         return line.split()
 
-    def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[list[str]], set[int]]:
-        """Each text as Tokenizer13a sees it, its digit chunks replaced by placeholders; their tokens in order."""
-        prepared = [_line_level((text.lower() if self.lowercase else text).rstrip()) for text in texts]
-        chunks: list[list[str]] = []
-        seen: dict[str, list[str]] = {}  # "1." and "2024," recur: each distinct chunk through the regexes once
-        with_chunks: set[int] = set()
-        any_digit, near_digit = _DIGIT.search, _NEAR_DIGIT.search
-        for k, text in enumerate(prepared):
-            if any_digit(text) is None or near_digit(text) is None:
-                continue
-            parts, done = [], 0
-            for match in _DIGIT_CHUNK.finditer(text):
-                parts.append(text[done:match.start()])
-                chunk = match.group()
-                tokens = seen.get(chunk)
-                if tokens is None:
-                    tokens = seen[chunk] = self.by_regexes(chunk)
-                chunks.append(tokens)
-                done = match.end()
-            parts.append(text[done:])
-            prepared[k] = f" {_PLACEHOLDER} ".join(parts)
-            with_chunks.add(k)
-        return prepared, chunks, with_chunks
-
     def one_by_one(self, texts: Sequence[str]) -> list[list[str]]:
-        """The slow, simple way (for a batch holding the separator or the placeholder itself)."""
+        """The slow, simple way (for a batch holding the separator itself)."""
         out = []
         for text in texts:
             text = _line_level((text.lower() if self.lowercase else text).rstrip())
@@ -143,13 +153,42 @@ class _Tokenizer13a:
             out.append(tokens + self.plain(text[done:]))
         return out
 
-    def joined_words(self, prepared: list[str], chunks: list[list[str]]) -> "list[str] | None":
-        joined = _SEPARATOR.join(prepared)
-        if joined.count(_SEPARATOR) != len(prepared) - 1 or joined.count(_PLACEHOLDER) != len(chunks):
+    def chunk_pads(self, chunk: str) -> list[int]:
+        """Which code points of a digit chunk sacreBLEU's regexes make tokens of their own.
+
+        Its regexes only ever insert spaces around one character, so the
+        chunk's tokens are the chunk cut around its one-character tokens:
+        padding exactly those gives the same split.
+        """
+        out, at = [], 0
+        for token in self.by_regexes(chunk):
+            if len(token) == 1:
+                out.append(at)
+            at += len(token)
+        return out
+
+    def words(self, texts: Sequence[str]) -> "list[str] | None":
+        """Every text's tokens in one list, the texts separated by a `_SEPARATOR` token; None if a text
+        holds the separator (`one_by_one` then)."""
+        import numpy as np
+
+        if self.lowercase:
+            texts = list(map(str.lower, texts))  # text by text: lower() of a Greek sigma looks at its neighbours
+        joined = _line_level(_SEPARATOR.join(map(str.rstrip, texts)))
+        if joined.count(_SEPARATOR) != len(texts) - 1:
             return None
-        if any(_SEPARATOR in token or _PLACEHOLDER in token for tokens in chunks for token in tokens):
-            return None
-        return _padded(joined, self.padded_codes).split()
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        kind = np.take(self.kinds, codes, mode="clip")  # code points past the table: its last entry, "other"
+        pad = kind & _PAD
+        seen: dict[str, list[int]] = {}  # "1." and "2024," recur: each distinct chunk through the regexes once
+        for start, end in _digit_chunks(kind):
+            chunk = joined[start:end]
+            offsets = seen.get(chunk)
+            if offsets is None:
+                offsets = seen[chunk] = self.chunk_pads(chunk)
+            pad[start:end] = 0
+            pad[[start + k for k in offsets]] = 1
+        return _padded(codes, pad).split()
 
 
 def tokenizer_13a(lowercase: bool = False) -> Callable[[Sequence[str]], list[list[str]]]:
@@ -157,20 +196,17 @@ def tokenizer_13a(lowercase: bool = False) -> Callable[[Sequence[str]], list[lis
     machinery = _Tokenizer13a(lowercase)
 
     def tokenize(texts: Sequence[str]) -> list[list[str]]:
-        prepared, chunks, with_chunks = machinery.prepare(texts)
-        flat = machinery.joined_words(prepared, chunks)
-        if flat is None:
+        words = machinery.words(texts) if texts else []
+        if words is None:
             return machinery.one_by_one(texts)
         out: list[list[str]] = []
-        start, last = 0, len(prepared) - 1
-        found = iter(chunks)
-        for k in range(len(prepared)):
-            end = flat.index(_SEPARATOR, start) if k < last else len(flat)
-            tokens = flat[start:end]
-            if k in with_chunks:
-                tokens = [t for token in tokens for t in (next(found) if token == _PLACEHOLDER else (token,))]
-            out.append(tokens)
+        start = 0
+        for _ in range(len(texts) - 1):
+            end = words.index(_SEPARATOR, start)
+            out.append(words[start:end])
             start = end + 1
+        if texts:
+            out.append(words[start:])
         return out
 
     return tokenize
@@ -180,46 +216,36 @@ def units_13a(texts: Sequence[str], lowercase: bool = False) -> tuple["np.ndarra
     """`tokenizer_13a`'s tokens as integer ids, for n-gram counting: (ids of all texts' tokens, each
     text's number of tokens, the vocabulary: ``vocabulary[id]`` is the token).
 
-    Never builds a list per text: the joined batch's words get ids at once,
-    placeholders are replaced by their chunks' ids and separators dropped
-    with numpy.
+    Never builds a list per text: each word of the batch gets the position of
+    its first occurrence in one ``dict.setdefault`` pass, the positions are
+    ranked into dense ids and the separators dropped with numpy.
     """
     import itertools
+    from array import array
 
     import numpy as np
 
     if not texts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
     machinery = _Tokenizer13a(lowercase)
-    prepared, chunks, _ = machinery.prepare(texts)
-    flat = machinery.joined_words(prepared, chunks)
-    if flat is None:
+    words = machinery.words(texts)
+    if words is None:
         tokens = machinery.one_by_one(texts)
         flat = list(itertools.chain.from_iterable(tokens))
         table = {word: i for i, word in enumerate(dict.fromkeys(flat))}
         ids = np.fromiter(map(table.__getitem__, flat), dtype=np.int64, count=len(flat))
         return ids, np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)), list(table)
-    chunk_words = list(itertools.chain.from_iterable(chunks))
-    table = {word: i for i, word in enumerate(dict.fromkeys(itertools.chain(flat, chunk_words)))}
-    ids = np.fromiter(map(table.__getitem__, flat), dtype=np.int64, count=len(flat))
-    if chunks:
-        # Each placeholder gives way to its chunk's tokens.
-        chunk_lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
-        is_placeholder = ids == table[_PLACEHOLDER]
-        width = np.ones(ids.size, dtype=np.int64)
-        width[is_placeholder] = chunk_lengths
-        first = np.cumsum(width) - width
-        expanded = np.empty(int(width.sum()), dtype=np.int64)
-        expanded[first[~is_placeholder]] = ids[~is_placeholder]
-        within = np.arange(len(chunk_words), dtype=np.int64) - np.repeat(np.cumsum(chunk_lengths) - chunk_lengths,
-                                                                          chunk_lengths)
-        expanded[np.repeat(first[is_placeholder], chunk_lengths) + within] = np.fromiter(
-            map(table.__getitem__, chunk_words), dtype=np.int64, count=len(chunk_words))
-        ids = expanded
-    separator = table.get(_SEPARATOR, -1)
-    is_separator = ids == separator
+    first: dict[str, int] = {}
+    # Each word's first position, in one C-level pass; array("Q") converts a list of ints several times
+    # faster than numpy does (and its items go in without the argument parsing of array("q")).
+    at = np.frombuffer(array("Q", list(map(first.setdefault, words, range(len(words))))), dtype=np.int64)
+    # Dense ids in order of first occurrence, which is the dict's order: the vocabulary.
+    rank = np.cumsum(at == np.arange(len(words), dtype=np.int64))
+    rank -= 1
+    ids = np.take(rank, at)
+    is_separator = at == first.get(_SEPARATOR, -1)
     bounds = np.concatenate([[-1], np.flatnonzero(is_separator), [ids.size]])
-    return ids[~is_separator], np.diff(bounds) - 1, list(table)
+    return ids[~is_separator], np.diff(bounds) - 1, list(first)
 
 
 __all__ = ["tokenizer_13a", "units_13a"]
