@@ -124,18 +124,27 @@ def _runs_counts(ranks: "np.ndarray", bits: int, lengths: "np.ndarray", orders: 
     key <<= 1
     key |= doc & 1
     key.sort()
-    in_reference = np.cumsum(key & 1)
+    in_reference = np.cumsum(key & 1)  # references among the keys up to each one
+    # A pair's keys are contiguous once sorted (its number is their top bits): where each pair's keys begin.
+    pair_starts = np.zeros(n_pairs + 1, dtype=np.int64)
+    np.cumsum(padded_lengths[0::2] + padded_lengths[1::2], out=pair_starts[1:])
     prefix = np.empty_like(key)
     new = np.ones(size, dtype=bool)
     out: dict[int, Counts] = {}
     for n in orders:
         np.right_shift(key, 1 + bits * (max_order - n), out=prefix)  # (pair, first n units)
         np.not_equal(prefix[1:], prefix[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        last = np.append(starts[1:], size) - 1
-        n_r = in_reference[last] - in_reference[starts] + (key[starts] & 1)
-        n_p = (last - starts + 1) - n_r
-        shared = np.bincount(prefix[starts] >> (bits * n), weights=np.minimum(n_p, n_r), minlength=n_pairs)
+        starts = np.flatnonzero(new)  # where each run of equal n-grams of a pair begins
+        # The references and predictions in each run, from the running count of references at its start.
+        n_r = np.take(in_reference, starts - 1)
+        n_r[0] = 0
+        n_r = np.diff(n_r, append=in_reference[-1])
+        n_p = np.diff(starts, append=size)
+        n_p -= n_r
+        # Each run's clipped count, summed pair by pair: a pair's runs are contiguous too.
+        running = np.zeros(starts.size + 1, dtype=np.int64)
+        np.cumsum(np.minimum(n_p, n_r), out=running[1:])
+        shared = np.diff(np.take(running, np.searchsorted(starts, pair_starts))).astype(np.float64)
         grams = np.maximum(lengths - n + 1, 0).astype(np.float64)
         out[n] = (grams[0::2], grams[1::2], shared)
     return out
