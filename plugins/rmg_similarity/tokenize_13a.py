@@ -79,23 +79,23 @@ def _line_level(text: str) -> str:
     return text
 
 
-def _digit_chunks(kind: "np.ndarray") -> list[tuple[int, int]]:
-    """(start, end) of each chunk between stops (whitespace, separators) where a digit touches ".,-" as
-    ``[0-9][.,-]`` or ``[.,][0-9]``, in order."""
+def _digit_chunks(kind: "np.ndarray") -> "tuple[np.ndarray, np.ndarray] | None":
+    """(starts, ends) of the chunks between stops (whitespace, separators) where a digit touches ".,-"
+    as ``[0-9][.,-]`` or ``[.,][0-9]``, in order; None if there are none."""
     import numpy as np
 
     digit = (kind & _DIGIT_KIND).astype(bool)
     if kind.size < 2 or not digit.any():
-        return []
+        return None
     near = digit[:-1] & (kind[1:] & (_DOT_COMMA | _DASH)).astype(bool)
     near |= (kind[:-1] & _DOT_COMMA).astype(bool) & digit[1:]
     at = np.flatnonzero(near)
     if not at.size:
-        return []
+        return None
     stops = np.flatnonzero(kind & _STOP)
     bounds = np.concatenate([[-1], stops, [kind.size]])
     which = np.unique(np.searchsorted(stops, at))  # the chunk of each spot: how many stops precede it
-    return list(zip((bounds[which] + 1).tolist(), bounds[which + 1].tolist()))
+    return bounds[which] + 1, bounds[which + 1]
 
 
 def _padded(codes: "np.ndarray", pad: "np.ndarray") -> str:
@@ -180,14 +180,21 @@ class _Tokenizer13a:
         codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         kind = np.take(self.kinds, codes, mode="clip")  # code points past the table: its last entry, "other"
         pad = kind & _PAD
-        seen: dict[str, list[int]] = {}  # "1." and "2024," recur: each distinct chunk through the regexes once
-        for start, end in _digit_chunks(kind):
-            chunk = joined[start:end]
-            offsets = seen.get(chunk)
-            if offsets is None:
-                offsets = seen[chunk] = self.chunk_pads(chunk)
-            pad[start:end] = 0
-            pad[[start + k for k in offsets]] = 1
+        chunks = _digit_chunks(kind)
+        if chunks is not None:
+            starts, ends = chunks
+            # Blank every chunk's pads, then pad the characters its regexes make tokens of their own.
+            lengths = ends - starts
+            pad[np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))] = 0
+            seen: dict[str, list[int]] = {}  # "1." and "2024," recur: each distinct chunk through the regexes once
+            ones: list[int] = []
+            for start, end in zip(starts.tolist(), ends.tolist()):
+                chunk = joined[start:end]
+                offsets = seen.get(chunk)
+                if offsets is None:
+                    offsets = seen[chunk] = self.chunk_pads(chunk)
+                ones += map(start.__add__, offsets)
+            pad[ones] = 1
         return _padded(codes, pad).split()
 
 
