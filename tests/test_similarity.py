@@ -257,3 +257,25 @@ def test_passes_the_plugin_kit_conformance_checks() -> None:
             invalid_settings=[{"algorithm": "nope"}, {"ngram_range": (3, 1)}],
             plugin=rmg_similarity,
         )
+
+
+@pytest.mark.parametrize("algorithm", ["fuzzy_match", "bleu", "cosine"])
+def test_column_built_scores_are_validated_scores_of_their_own(algorithm: str) -> None:
+    # rmg_similarity.results builds a batch's scores without validation, sharing one fields set:
+    # each must equal a validated GraderScore, and changing one must leave its neighbours alone.
+    items = [{"prediction": "the cat sat", "reference": "the cat sat down"},
+             {"prediction": "a dog", "reference": "the cat sat down"}]
+    first, second = SimilarityGrader(algorithm=algorithm).evaluate_batch(items)
+    for result in (first, second):
+        validated = GraderScore(name=result.name, score=result.score, reason=result.reason,
+                                metadata=dict(result.metadata))
+        assert result == validated and repr(result) == repr(validated)
+        assert result.model_dump() == validated.model_dump()
+        assert result.model_fields_set == validated.model_fields_set
+    assert first.metadata is not second.metadata
+    before = second.model_dump()
+    first.reason = "changed"
+    first.metadata["note"] = 1
+    copied = first.model_copy(update={"score": 0.5})
+    assert copied.score == 0.5 and first.score != 0.5
+    assert second.model_dump() == before

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import operator
 from typing import Any, Mapping, Optional, Sequence
 
 from rmg_core import Grader, GraderError, GraderResult, GraderScore, answer_text, fingerprint
 
 from .outcome import Columns, Empty, Outcome
-from .results import score_builder
+from .results import score_builder, scores_builder
 from .settings import SimilaritySettings
 
 #: algorithm -> (module, function) computing its outcomes; imported on first use.
@@ -115,16 +116,17 @@ class SimilarityGrader(Grader):
 
     def _score_texts(self, docs: list[str]) -> list[GraderResult]:
         """Scores for ``docs`` = [prediction0, reference0, prediction1, ...]."""
-        build = score_builder()
         name, meta = self.name, self._params_meta
         outcomes = self._outcomes(docs)
         if type(outcomes) is Columns:
             values, reasons, details, empty = outcomes
-            metas = [meta | extra for extra in details] if details is not None else [dict(meta) for _ in values]
-            out: list[GraderResult] = list(map(build, itertools.repeat(name), values, reasons, metas))
+            metas = list(map(operator.or_, itertools.repeat(meta), details)) if details is not None \
+                else list(map(dict, itertools.repeat(meta, len(values))))
+            out: list[GraderResult] = scores_builder()(name, values, reasons, metas)  # type: ignore[assignment]
             for k, (has_p, has_r) in empty.items():
                 out[k] = _empty_result(name, meta, docs[2 * k], docs[2 * k + 1], has_p, has_r)
             return out
+        build = score_builder()
         out = []
         for k, outcome in enumerate(outcomes):
             if type(outcome) is Empty:

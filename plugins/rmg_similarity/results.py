@@ -7,21 +7,39 @@ restored from the state of pydantic's pickle protocol (the four attributes
 validated instance and falls back to ``model_construct`` if pydantic ever
 changes that protocol.  Scores built here are finite floats in [0, 1]; the runner re-checks
 finiteness anyway.
+
+`score_builder` builds one result; `scores_builder` a whole column, each
+step a C-level ``map`` over the column instead of a Python call per result.
+Every result gets its own ``__dict__`` and metadata dict, but they share
+one ``__pydantic_fields_set__``: it always holds all four field names, and
+pydantic only ever adds a field name to it (a no-op then) or copies it
+(``model_copy``), so one set serves them all and saves a tracked object
+per result.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections import deque
+from itertools import repeat
+from typing import Any, Callable, Sequence
 
 from rmg_core import GraderScore
 
 ScoreBuilder = Callable[[str, float, str, dict[str, Any]], GraderScore]
+ScoresBuilder = Callable[[str, Sequence[float], Sequence[str], Sequence[dict[str, Any]]], list[GraderScore]]
 _STATE_KEYS = {"__dict__", "__pydantic_extra__", "__pydantic_fields_set__", "__pydantic_private__"}
+#: Every result's fields set (see the module docstring).
+_FIELDS_SET = {"name", "score", "reason", "metadata"}
 
 
 def _construct(name: str, score: float, reason: str, metadata: dict[str, Any]) -> GraderScore:
     return GraderScore.model_construct(name=name, score=score, reason=reason, metadata=metadata)
+
+
+def _construct_all(name: str, values: Sequence[float], reasons: Sequence[str],
+                   metas: Sequence[dict[str, Any]]) -> list[GraderScore]:
+    return list(map(_construct, repeat(name), values, reasons, metas))
 
 
 _new = object.__new__
@@ -51,23 +69,48 @@ def _restore(name: str, score: float, reason: str, metadata: dict[str, Any]) -> 
     result = _new(GraderScore)
     _set_dict(result, {"name": name, "metadata": metadata, "score": score, "reason": reason})
     _set_extra(result, None)
-    _set_fields(result, {"name", "score", "reason", "metadata"})
+    _set_fields(result, _FIELDS_SET)
     _set_private(result, None)
     return result
 
 
-@functools.lru_cache(maxsize=1)
-def score_builder() -> ScoreBuilder:
-    """The fastest builder that yields objects equal to validated `GraderScore`s."""
+def _restore_all(name: str, values: Sequence[float], reasons: Sequence[str],
+                 metas: Sequence[dict[str, Any]]) -> list[GraderScore]:
+    # _restore for a column: one C-level pass per step (a deque of size 0 runs a map for its effects).
+    results = list(map(_new, repeat(GraderScore, len(values))))
+    states = [{"name": name, "metadata": m, "score": v, "reason": r} for v, r, m in zip(values, reasons, metas)]
+    deque(map(_set_dict, results, states), 0)
+    deque(map(_set_extra, results, repeat(None)), 0)
+    deque(map(_set_fields, results, repeat(_FIELDS_SET)), 0)
+    deque(map(_set_private, results, repeat(None)), 0)
+    return results
+
+
+def _restores_as_validated() -> bool:
     probe = GraderScore(name="probe", score=0.25, reason="probe", metadata={"algorithm": "probe"})
     try:
-        if _set_dict is not None and set(probe.__getstate__()) == _STATE_KEYS:
-            built = _restore("probe", 0.25, "probe", {"algorithm": "probe"})
-            if built == probe and built.model_dump() == probe.model_dump() and repr(built) == repr(probe):
-                return _restore
+        if _set_dict is None or set(probe.__getstate__()) != _STATE_KEYS:
+            return False
+        for built in (_restore("probe", 0.25, "probe", {"algorithm": "probe"}),
+                      _restore_all("probe", [0.25], ["probe"], [{"algorithm": "probe"}])[0]):
+            if not (built == probe and built.model_dump() == probe.model_dump() and repr(built) == repr(probe)
+                    and built.model_fields_set == probe.model_fields_set):
+                return False
+        return True
     except Exception:  # any change in pydantic's internals: use the public constructor
-        pass
-    return _construct
+        return False
 
 
-__all__ = ["score_builder", "ScoreBuilder"]
+@functools.lru_cache(maxsize=1)
+def score_builder() -> ScoreBuilder:
+    """The fastest builder of one result that yields objects equal to validated `GraderScore`s."""
+    return _restore if _restores_as_validated() else _construct
+
+
+@functools.lru_cache(maxsize=1)
+def scores_builder() -> ScoresBuilder:
+    """``(name, values, reasons, metas) -> results``: `score_builder` for a whole column."""
+    return _restore_all if _restores_as_validated() else _construct_all
+
+
+__all__ = ["score_builder", "scores_builder", "ScoreBuilder", "ScoresBuilder"]
