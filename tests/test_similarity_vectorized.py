@@ -58,11 +58,13 @@ def test_13a_tokens_are_sacrebleus(texts: list[str], lowercase: bool) -> None:
     expected = [_sacrebleu_tokens(text, lowercase) for text in texts]
     assert tokenize(texts) == expected
     assert [tokenize([text])[0] for text in texts] == expected
-    # The ids BLEU counts: the same tokens, text by text.
-    ids, lengths, vocabulary = units_13a(texts, lowercase)
-    words = [vocabulary[i] for i in ids.tolist()]
-    starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-    assert [words[a:b] for a, b in zip(starts, starts[1:])] == expected
+    # The ids BLEU counts: the same tokens, text by text, also where texts repeat (each distinct one is
+    # tokenized once and its ids copied).
+    for batch, tokens in ((texts, expected), (texts + texts[::-1], expected + expected[::-1])):
+        ids, lengths, vocabulary = units_13a(batch, lowercase)
+        words = [vocabulary[i] for i in ids.tolist()]
+        starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        assert [words[a:b] for a, b in zip(starts, starts[1:])] == tokens
 
 
 def test_the_13a_punctuation_class_is_ascii_only() -> None:

@@ -223,6 +223,27 @@ def units_13a(texts: Sequence[str], lowercase: bool = False) -> tuple["np.ndarra
     """`tokenizer_13a`'s tokens as integer ids, for n-gram counting: (ids of all texts' tokens, each
     text's number of tokens, the vocabulary: ``vocabulary[id]`` is the token).
 
+    Each distinct text is tokenized once: a reference graded against several
+    predictions, or an answer given twice, is common in a batch (as
+    sacreBLEU's own per-line cache assumes); its ids are copied with numpy.
+    """
+    import numpy as np
+
+    distinct = dict.fromkeys(texts)
+    if len(distinct) == len(texts):
+        return _distinct_units(texts, lowercase)
+    ids, lengths, vocabulary = _distinct_units(list(distinct), lowercase)
+    which = np.fromiter(map(dict(zip(distinct, range(len(distinct)))).__getitem__, texts), dtype=np.int64,
+                        count=len(texts))
+    out_lengths = lengths[which]
+    # Text k's ids are its distinct text's, from where that one starts.
+    shift = (np.cumsum(lengths) - lengths)[which] - (np.cumsum(out_lengths) - out_lengths)
+    return ids[np.repeat(shift, out_lengths) + np.arange(int(out_lengths.sum()))], out_lengths, vocabulary
+
+
+def _distinct_units(texts: Sequence[str], lowercase: bool) -> tuple["np.ndarray", "np.ndarray", list[str]]:
+    """`units_13a` without looking for repeated texts.
+
     Never builds a list per text: each word of the batch gets the position of
     its first occurrence in one ``dict.setdefault`` pass, the positions are
     ranked into dense ids and the separators dropped with numpy.
