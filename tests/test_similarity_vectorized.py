@@ -190,3 +190,19 @@ def test_the_one_sort_counts_equal_a_sort_per_order(vocabulary: int, max_order: 
     for n in orders:
         for got, expected in zip(fast[n], slow[n]):
             assert np.array_equal(got, expected), n
+
+
+@_examples(200)
+@given(values=st.lists(st.one_of(st.floats(0.0, 1.0), st.integers(0, 199).map(lambda k: (k + 0.5) / 200),
+                                 st.integers(0, 99).map(lambda k: float(np.nextafter((k + 0.5) / 100, k % 2)))),
+                       max_size=50),
+       threshold=st.sampled_from([0.0, 0.5, 0.8, 1.0]), method=st.sampled_from(["ratio", "partial_ratio"]))
+def test_fuzzy_reasons_by_table_are_the_formatted_ones(values: list[float], threshold: float, method: str) -> None:
+    # fuzzy_match looks its reasons up by the score to two decimals; "%.2f" is the reference, ties included.
+    from rmg_similarity.fuzzy import _fuzzy_reasons
+
+    scores = np.array(values, dtype=np.float64)
+    matched = scores >= threshold
+    expected = [f"fuzzy {method} " + "%.2f" % v + f" ({'matched' if m else 'not matched'} at threshold {threshold:g})"
+                for v, m in zip(values, matched.tolist())]
+    assert _fuzzy_reasons(method, threshold, scores, matched, scores.tolist(), matched.tolist()) == expected

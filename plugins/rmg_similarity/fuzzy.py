@@ -13,9 +13,13 @@ per-pair Python work would otherwise cost more than the metric.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import functools
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .outcome import Columns, Empty
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: The ``matched`` detail, indexed by the boolean (the grader copies it into each result's own dict).
 _MATCHED = ({"matched": False}, {"matched": True})
@@ -58,11 +62,41 @@ def fuzzy_match(docs: Sequence[str], params: Any) -> Columns:
     scores = process.cpdist(preds, refs, scorer=scorer, dtype=np.float64, workers=1) / 100.0
     np.clip(scores, 0.0, 1.0, out=scores)
     values = scores.tolist()
-    matched = (scores >= params.threshold).tolist()
-    head = f"fuzzy {params.method} "
-    tails = (f" (not matched at threshold {params.threshold:g})", f" (matched at threshold {params.threshold:g})")
-    reasons = [head + text + tails[m] for text, m in zip(format_values("%.2f", values), matched)]
+    is_matched = scores >= params.threshold
+    matched = is_matched.tolist()
+    reasons = _fuzzy_reasons(params.method, params.threshold, scores, is_matched, values, matched)
     return Columns(values, reasons, [_MATCHED[m] for m in matched], _blank_pairs(preds, refs))
+
+
+def _fuzzy_reason(method: str, threshold: float, value: float, matched: bool) -> str:
+    return f"fuzzy {method} {value:.2f} ({'matched' if matched else 'not matched'} at threshold {threshold:g})"
+
+
+@functools.lru_cache(maxsize=16)
+def _fuzzy_reason_table(method: str, threshold: float) -> tuple[str, ...]:
+    """The reason of every score with two decimals k / 100 (k = 0..100), not matched then matched: entry 2k + m."""
+    return tuple(_fuzzy_reason(method, threshold, k / 100, m) for k in range(101) for m in (False, True))
+
+
+def _fuzzy_reasons(method: str, threshold: float, scores: "np.ndarray", is_matched: "np.ndarray",
+                   values: list[float], matched: list[bool]) -> list[str]:
+    """Each pair's reason, looked up by its score to two decimals instead of formatted (a third of the
+    algorithm's cost): ``%.2f`` rounds a score to the nearest hundredth, which ``rint(100 * score)`` finds
+    unless 100 * score is within rounding error of a half (``0.125``), where ``%.2f`` itself decides."""
+    import numpy as np
+
+    scaled = scores * 100.0
+    hundredths = np.rint(scaled)
+    near_half = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6
+    if not (hundredths.size and 0 <= hundredths.min() and hundredths.max() <= 100):  # NaN fails too
+        return [_fuzzy_reason(method, threshold, v, m) for v, m in zip(values, matched)]
+    keys = hundredths.astype(np.int64)
+    keys *= 2
+    keys += is_matched
+    reasons = list(map(_fuzzy_reason_table(method, threshold).__getitem__, keys.tolist()))
+    for k in np.flatnonzero(near_half).tolist():
+        reasons[k] = _fuzzy_reason(method, threshold, values[k], matched[k])
+    return reasons
 
 
 def edit_distance(docs: Sequence[str], params: Any) -> Columns:
