@@ -9,10 +9,11 @@ cases in a bounded heap, with their texts reduced and truncated.
 from __future__ import annotations
 
 import heapq
+import itertools
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
-from rmg_core import EvalCase, ScoreRecord, ScoreRecords, ScoreRun, answer_text, question_text
+from rmg_core import EvalCase, ScoreRecord, ScoreRecords, answer_text, question_text
 
 from .stats import Histogram, ScoreDescription, ValueStore, describe, histogram
 
@@ -24,6 +25,20 @@ ERROR_MESSAGE_CHARS = 300
 TEXT_CHARS = 600
 #: Trace ids kept as examples of each error message.
 ERROR_EXAMPLES = 3
+
+
+_Run = tuple[str, str, Sequence[str], Sequence[Any], Callable[[int], ScoreRecord]]
+
+
+def _runs(records: Sequence[ScoreRecord]) -> Iterator[_Run]:
+    """Each run of one score name: (name, component, kinds, values, the run's i-th record)."""
+    if isinstance(records, ScoreRecords):  # the pipeline's: columns already, no record built
+        for run in records.runs:
+            yield run.column.name, run.column.component, run.results.kinds, run.results.values, run.record
+        return
+    for name, group in itertools.groupby(records, key=lambda record: record.name):
+        run = list(group)
+        yield name, run[0].component, [r.kind for r in run], [r.value for r in run], run.__getitem__
 
 
 def truncate(text: str, limit: int = TEXT_CHARS) -> str:
@@ -131,63 +146,29 @@ class RunCollector:
 
     def __call__(self, cases: Sequence[EvalCase], records: Sequence[ScoreRecord]) -> None:
         self.cases += len(cases)
-        if isinstance(records, ScoreRecords):  # the pipeline's: read from the columns, no record built
-            for run in records.runs:
-                self._add_run(cases, run)
-            return
         by_id: Optional[dict[str, EvalCase]] = None
-        scores = self.scores
-        # Records come in runs of one score name: look the score up once per run.
-        name: Optional[str] = None
-        score: Optional[ScoreCollector] = None
-        append = None
-        for record in records:
-            if record.name != name:
-                name = record.name
-                score = scores.get(name)
-                if score is None:
-                    score = scores[name] = ScoreCollector(name, record.component, self.worst)
-                append = score.values.raw.append
-            assert score is not None and append is not None
-            if record.kind == "error":
-                score.add_error(record)
-                continue
-            if record.kind == "not_applicable":
-                score.not_applicable += 1
-                continue
-            value = record.value
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                score.non_numeric += 1  # a listwise rank: counted as skipped, not averaged
-                continue
-            append(value)
-            self._seq += 1
-            if self.worst and score.admits(value):
-                if by_id is None:
-                    by_id = {case.id: case for case in cases}
-                score.add_worst(value, self._seq, self._worst_case(record, by_id.get(record.trace_id)))
-
-    def _add_run(self, cases: Sequence[EvalCase], run: ScoreRun) -> None:
-        """What `__call__` does for one run's records, from its columns."""
-        column = run.column
-        score = self.scores.get(column.name)
-        if score is None:
-            score = self.scores[column.name] = ScoreCollector(column.name, column.component, self.worst)
-        append, by_id = score.values.raw.append, None
-        for i, (kind, value) in enumerate(zip(run.results.kinds, run.results.values)):
-            if kind == "error":
-                score.add_error(run.record(i))
-            elif kind == "not_applicable":
-                score.not_applicable += 1
-            elif not isinstance(value, (int, float)) or isinstance(value, bool):
-                score.non_numeric += 1  # a listwise rank: counted as skipped, not averaged
-            else:
-                append(value)
-                self._seq += 1
-                if self.worst and score.admits(value):
-                    if by_id is None:
-                        by_id = {case.id: case for case in cases}
-                    record = run.record(i)
-                    score.add_worst(value, self._seq, self._worst_case(record, by_id.get(record.trace_id)))
+        # Records come in runs of one score name, each counted from its kinds and values; a record itself
+        # is read only for an error or a worst case (the pipeline's `ScoreRecords` then builds just that one).
+        for name, component, kinds, values, record_at in _runs(records):
+            score = self.scores.get(name)
+            if score is None:
+                score = self.scores[name] = ScoreCollector(name, component, self.worst)
+            append = score.values.raw.append
+            for i, (kind, value) in enumerate(zip(kinds, values)):
+                if kind == "error":
+                    score.add_error(record_at(i))
+                elif kind == "not_applicable":
+                    score.not_applicable += 1
+                elif not isinstance(value, (int, float)) or isinstance(value, bool):
+                    score.non_numeric += 1  # a listwise rank: counted as skipped, not averaged
+                else:
+                    append(value)
+                    self._seq += 1
+                    if self.worst and score.admits(value):
+                        if by_id is None:
+                            by_id = {case.id: case for case in cases}
+                        record = record_at(i)
+                        score.add_worst(value, self._seq, self._worst_case(record, by_id.get(record.trace_id)))
 
     @staticmethod
     def _worst_case(record: ScoreRecord, case: Optional[EvalCase]) -> WorstCase:
